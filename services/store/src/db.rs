@@ -1,0 +1,59 @@
+//! Connecting to PostgreSQL: migrations run as the administrator; the service runs as the
+//! restricted role `dixian_app`, which may only select and insert on the log.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+
+/// The migrations of the whole service (event log and read models), embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// Applies pending migrations over an administrator connection.
+pub async fn migrate(admin: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(admin).await
+}
+
+/// A pool whose every connection acts as `dixian_app`. Connecting as a more privileged user and
+/// dropping to the role keeps set-up to one URL; in production, connect as a login role that is
+/// a member of `dixian_app` only, and this is a no-op.
+pub async fn service_pool(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(
+                    "set role dixian_app; set idle_in_transaction_session_timeout = '30s'",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+}
+
+/// Whether every embedded migration has been applied (for `/readyz`).
+pub async fn migrations_applied(pool: &PgPool) -> sqlx::Result<bool> {
+    let applied: Vec<i64> = match sqlx::query_scalar(
+        "select version from public._sqlx_migrations where success order by version",
+    )
+    .fetch_all(pool)
+    .await
+    {
+        Ok(v) => v,
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => return Ok(false),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            // The service role cannot read the migrations table: fall back to the schema itself.
+            let n: i64 = sqlx::query_scalar(
+                "select count(*) from information_schema.tables where table_schema = 'es' and table_name = 'event'",
+            )
+            .fetch_one(pool)
+            .await?;
+            return Ok(n == 1);
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+}
