@@ -1,1 +1,7 @@
+//! End-to-end tests: the real server (router, services, projections) on a real port, against a
+//! real PostgreSQL (a fresh database per test), driven by GraphQL documents over HTTP.
 
+mod support;
+
+mod ledgers;
+mod schema;

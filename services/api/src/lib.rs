@@ -1,1 +1,16 @@
-//! api
+//! Dixian's GraphQL API: the schema, who is calling, and the error codes clients see.
+//!
+//! Resolvers are thin: check the caller's role and jurisdiction, turn input into a command or a
+//! read, and shape the answer from read models. This crate owns no storage and no HTTP; the
+//! server mounts the schema on axum.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod error;
+pub mod ledger;
+pub mod schema;
+
+pub use auth::{Auth, Caller};
+pub use error::ApiError;
+pub use schema::{ApiContext, ApiSchema, Limits, build_schema};

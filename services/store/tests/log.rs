@@ -1020,3 +1020,63 @@ async fn futures_all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) 
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn a_shutdown_commits_every_acknowledged_command_and_refuses_the_rest(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options).await;
+    let store = f
+        .store
+        .clone()
+        .with_group_commit(GroupCommitConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let writer = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let e = event("Visited", i);
+            let id = e.event_id;
+            (
+                id,
+                writer
+                    .append(request(
+                        &format!("household-s{}", i % 20),
+                        ExpectedVersion::Any,
+                        vec![e],
+                    ))
+                    .await,
+            )
+        }));
+        if i == 100 {
+            let store = store.clone();
+            tokio::spawn(async move { store.shutdown(Duration::from_secs(10)).await });
+        }
+    }
+    let mut acknowledged = HashSet::new();
+    for t in tasks {
+        let (id, result) = t.await.unwrap();
+        match result {
+            Ok(_) => {
+                acknowledged.insert(id);
+            }
+            Err(AppendError::ShuttingDown) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let stored: HashSet<Uuid> = sqlx::query_scalar("select event_id from es.event")
+        .fetch_all(&f.admin)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        stored, acknowledged,
+        "exactly the acknowledged commands are stored"
+    );
+    assert!(!acknowledged.is_empty());
+    assert_head_consistent(&f).await;
+}

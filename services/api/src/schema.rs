@@ -1,0 +1,72 @@
+//! The schema: roots, shared context and the protective limits.
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use dixian_projections::Runner;
+use dixian_store::{AnchorKey, EventStore};
+use sqlx::PgPool;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::ledger::{LedgerMutation, LedgerQuery};
+
+/// Everything resolvers need, shared by all requests.
+#[derive(Clone)]
+pub struct ApiContext {
+    pub store: EventStore,
+    pub runner: Runner,
+    pub pool: PgPool,
+    pub anchor_key: Option<AnchorKey>,
+}
+
+#[derive(MergedObject, Default)]
+pub struct Query(LedgerQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(LedgerMutation);
+
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits that keep one request from taking the server down.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub depth: usize,
+    pub complexity: usize,
+    /// Introspection and field suggestions help developers and attackers alike; production
+    /// turns them off.
+    pub introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            depth: 12,
+            complexity: 5000,
+            introspection: true,
+        }
+    }
+}
+
+pub fn build_schema(ctx: ApiContext, limits: Limits) -> ApiSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(ctx)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(8);
+    if !limits.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The caller of this request, or `UNAUTHENTICATED`.
+pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller, ApiError> {
+    match ctx.data_opt::<Result<Caller, ApiError>>() {
+        Some(Ok(c)) => Ok(c),
+        _ => Err(ApiError::Unauthenticated),
+    }
+}
+
+pub(crate) fn api<'a>(ctx: &'a Context<'_>) -> &'a ApiContext {
+    ctx.data_unchecked::<ApiContext>()
+}
