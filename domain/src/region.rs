@@ -300,6 +300,11 @@ mod tests {
         assert_eq!(code("370305000000").as_str(), "370305");
         assert_eq!(code("370305101000").as_str(), "370305101");
         assert_eq!(code("370000").as_str(), "37");
+        assert_eq!(
+            code("370305000201").as_str(),
+            "370305000201",
+            "only trailing zeros"
+        );
     }
 
     #[test]

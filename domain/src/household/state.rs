@@ -132,6 +132,13 @@ pub struct GreenChannel {
     pub backfill_due: NaiveDate,
 }
 
+impl GreenChannel {
+    /// Assisted first, but the procedure not back-filled by the deadline.
+    pub fn is_overdue(&self, as_of: NaiveDate) -> bool {
+        as_of > self.backfill_due
+    }
+}
+
 /// An identification procedure under way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identification {
@@ -147,6 +154,13 @@ pub struct Identification {
     pub green_channel: Option<GreenChannel>,
     /// Times the township sent the case back.
     pub returns: u32,
+}
+
+impl Identification {
+    /// Past the identification deadline without a decision: a flag, never a refusal.
+    pub fn is_overdue(&self, as_of: NaiveDate) -> bool {
+        as_of > self.due_on
+    }
 }
 
 /// One period of monitoring, from county approval to removal. A relapse after removal opens
@@ -284,7 +298,9 @@ impl HouseholdState {
 
     /// Past the identification deadline without a decision: a flag, never a refusal.
     pub fn is_identification_overdue(&self, as_of: NaiveDate) -> bool {
-        self.identification_due().is_some_and(|due| as_of > due)
+        self.identification
+            .as_ref()
+            .is_some_and(|i| i.is_overdue(as_of))
     }
 
     /// Assisted under the green channel but the procedure not back-filled in time.
@@ -292,7 +308,7 @@ impl HouseholdState {
         self.identification
             .as_ref()
             .and_then(|i| i.green_channel.as_ref())
-            .is_some_and(|g| as_of > g.backfill_due)
+            .is_some_and(|g| g.is_overdue(as_of))
     }
 
     /// Fold one fact into the state. Total: facts are never refused here.

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{FieldError, InputRule};
 
 use super::PolicyError;
 
@@ -72,13 +72,13 @@ impl PolicyRules {
         ];
         for (field, value) in positive {
             if value == 0 {
-                return Err(FieldError::new(field, crate::error::InputRule::NotPositive).into());
+                return Err(FieldError::new(field, InputRule::NotPositive).into());
             }
         }
         if self.alert_second_round_days < self.alert_first_round_days {
             return Err(FieldError::new(
                 "rules.alert_second_round_days",
-                crate::error::InputRule::Before {
+                InputRule::Before {
                     other: "the first-round deadline",
                 },
             )
