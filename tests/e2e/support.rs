@@ -38,6 +38,7 @@ impl TestApp {
         let mut config = Config::from_env().unwrap();
         config.database_url = Some(db_url);
         config.jwt_secret = "e2e-secret-0123456789abcdef".into();
+        config.pii_key = "e2e-pii-key-0123456789abcdef".into();
         config.max_connections = 8;
         let database = Database::open(&config).await.unwrap();
         let services = Services::start(&database, &config).await.unwrap();

@@ -8,8 +8,13 @@
 
 pub mod auth;
 pub mod error;
+pub mod exec;
+pub mod household;
 pub mod ledger;
+pub mod pii;
 pub mod schema;
+pub mod spot_check;
+pub mod vocab;
 
 pub use auth::{Auth, Caller};
 pub use error::ApiError;

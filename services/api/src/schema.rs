@@ -7,7 +7,11 @@ use sqlx::PgPool;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::household::HouseholdQuery;
+use crate::household::records::RecordMutation;
 use crate::ledger::{LedgerMutation, LedgerQuery};
+use crate::pii::PiiKeys;
+use crate::vocab::Vocabulary;
 
 /// Everything resolvers need, shared by all requests.
 #[derive(Clone)]
@@ -16,13 +20,14 @@ pub struct ApiContext {
     pub runner: Runner,
     pub pool: PgPool,
     pub anchor_key: Option<AnchorKey>,
+    pub pii: PiiKeys,
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(LedgerQuery);
+pub struct Query(LedgerQuery, HouseholdQuery, VocabularyQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(LedgerMutation);
+pub struct Mutation(LedgerMutation, RecordMutation);
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -69,4 +74,15 @@ pub(crate) fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller, ApiError> {
 
 pub(crate) fn api<'a>(ctx: &'a Context<'_>) -> &'a ApiContext {
     ctx.data_unchecked::<ApiContext>()
+}
+
+#[derive(Default)]
+pub struct VocabularyQuery;
+
+#[async_graphql::Object]
+impl VocabularyQuery {
+    /// Every code list with its Chinese labels.
+    async fn vocabulary(&self) -> Vocabulary {
+        Vocabulary
+    }
 }

@@ -17,6 +17,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `DIXIAN_JWT_SECRET`: signs bearer tokens. Generated into the data dir when absent.
     pub jwt_secret: String,
+    /// `DIXIAN_PII_KEY`: encrypts ID and phone numbers and keys their lookup hashes.
+    /// Generated into the data dir when absent (keep it: without it sealed data cannot be read).
+    pub pii_key: String,
     /// `DIXIAN_ANCHOR_KEY` (`key-id:secret`): signs ledger anchors. Optional.
     pub anchor_key: Option<AnchorKey>,
     /// `DIXIAN_GROUP_COMMIT` (default on).
@@ -37,6 +40,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("listen", &self.listen)
             .field("jwt_secret", &"<redacted>")
+            .field("pii_key", &"<redacted>")
             .field("anchor_key", &self.anchor_key)
             .field("group_commit", &self.group_commit)
             .field("introspection", &self.introspection)
@@ -115,6 +119,7 @@ impl Config {
             data_dir,
             listen,
             jwt_secret: env("DIXIAN_JWT_SECRET").unwrap_or_default(),
+            pii_key: env("DIXIAN_PII_KEY").unwrap_or_default(),
             anchor_key,
             group_commit: flag("DIXIAN_GROUP_COMMIT", true)?,
             introspection: flag("DIXIAN_INTROSPECTION", true)?,

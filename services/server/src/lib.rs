@@ -120,12 +120,15 @@ impl Services {
         let tasks = runner.spawn(store.commits(), stop_rx);
         let auth = Auth::new(config.jwt_secret.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let pii = dixian_api::pii::PiiKeys::from_secret(&config.pii_key)
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let schema = dixian_api::build_schema(
             ApiContext {
                 store: store.clone(),
                 runner: runner.clone(),
                 pool: pool.clone(),
                 anchor_key: config.anchor_key.clone(),
+                pii,
             },
             Limits {
                 introspection: config.introspection,

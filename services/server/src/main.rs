@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
-    config.ensure_jwt_secret()?;
+    config.ensure_secrets()?;
     match cli.command {
         Command::Serve { listen } => {
             if let Some(l) = listen {

@@ -16,6 +16,7 @@ fn dixian(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dixian"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("DIXIAN_JWT_SECRET")
+        .env_remove("DIXIAN_PII_KEY")
         .env("DIXIAN_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn");
     cmd

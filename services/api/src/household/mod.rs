@@ -1,0 +1,179 @@
+//! The household case file over GraphQL: the dossier (as of any instant), removal eligibility,
+//! and one mutation per domain command.
+
+pub mod dossier;
+pub mod inputs;
+pub mod records;
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use dixian_domain::household::{HouseholdCommand, HouseholdState};
+use dixian_domain::policy::PolicyBook;
+use dixian_domain::{Actor, RegionCode, Role, china_date};
+use dixian_store::{Appended, StreamRead};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::exec::{self, CommandMeta, HouseholdDecider, StreamRef};
+use crate::schema::{ApiContext, api, caller};
+
+pub use dossier::Dossier;
+
+/// How far a device clock may run ahead of the server's before `occurredAt` is refused.
+const CLOCK_SKEW_MINUTES: i64 = 10;
+
+/// Where a command landed in the log, so a front end can read its own write.
+#[derive(SimpleObject, Clone)]
+pub struct Position {
+    pub ledger: String,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub stream_version: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<&Appended> for Position {
+    fn from(a: &Appended) -> Self {
+        Self {
+            ledger: a.ledger.to_string(),
+            first_seq: a.first_seq,
+            last_seq: a.last_seq,
+            stream_version: a.stream_version,
+            recorded_at: a.recorded_at,
+        }
+    }
+}
+
+/// The answer to every household mutation: the file after the command, where it was written,
+/// and whether this was a replay of a command already applied.
+#[derive(SimpleObject)]
+pub struct HouseholdPayload {
+    pub household: Dossier,
+    pub position: Position,
+    /// True when the command id was already applied: nothing new was written.
+    pub duplicate: bool,
+}
+
+/// The county ledger a household lives in (from the log), or NOT_FOUND.
+pub(crate) async fn household_county(api: &ApiContext, id: Uuid) -> Result<String, ApiError> {
+    let mut conn = api.pool.acquire().await?;
+    match dixian_store::read::stream_version(&mut conn, &format!("household-{id}")).await? {
+        Some((ledger, _)) => Ok(ledger),
+        None => Err(ApiError::NotFound(format!("no household {id}"))),
+    }
+}
+
+/// Folds a household for reading and checks the caller may see it. Outside the caller's
+/// jurisdiction the household does not exist (NOT_FOUND), so ids cannot be probed.
+pub(crate) async fn read_household(
+    api: &ApiContext,
+    caller: &Caller,
+    id: Uuid,
+    at: StreamRead,
+) -> Result<Dossier, ApiError> {
+    let loaded = exec::load::<HouseholdDecider>(&api.pool, &format!("household-{id}"), at).await?;
+    let Some(reg) = loaded.state.registration.as_ref() else {
+        return Err(ApiError::NotFound(format!("no household {id}")));
+    };
+    let visible = match caller.role {
+        Role::SpotChecker => crate::spot_check::in_granted_sample(api, caller, id).await?,
+        _ => caller.covers(reg.village.as_str()),
+    };
+    if !visible {
+        return Err(ApiError::NotFound(format!("no household {id}")));
+    }
+    let policy = exec::policy_book(&api.pool, reg.village.province()).await?;
+    let as_of = at.known_at.or(at.as_of).unwrap_or_else(Utc::now);
+    Ok(Dossier::new(id, loaded.state, loaded.events, policy, as_of))
+}
+
+/// The business time of a command: the device's `occurredAt`, or now.
+pub(crate) fn business_time(occurred_at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, ApiError> {
+    let now = Utc::now();
+    match occurred_at {
+        Some(t) if t > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) => {
+            Err(ApiError::bad_input("occurredAt", "business time is in the future"))
+        }
+        Some(t) => Ok(t),
+        None => Ok(now),
+    }
+}
+
+pub(crate) fn domain_actor(caller: &Caller) -> Actor {
+    Actor::new(caller.user_id, caller.role, caller.jurisdiction.clone())
+}
+
+/// Runs one household command and answers with the updated file.
+pub(crate) async fn run(
+    ctx: &Context<'_>,
+    mutation: &str,
+    household_id: Uuid,
+    county: Option<String>,
+    command_id: Uuid,
+    input: &impl Serialize,
+    occurred_at: Option<DateTime<Utc>>,
+    build: impl Fn(&HouseholdState, Actor, DateTime<Utc>, &PolicyBook) -> Result<HouseholdCommand, ApiError>,
+) -> Result<HouseholdPayload, ApiError> {
+    let caller = caller(ctx)?;
+    let api = api(ctx);
+    let at = business_time(occurred_at)?;
+    let county = match county {
+        Some(c) => c,
+        None => household_county(api, household_id).await?,
+    };
+    let stream = StreamRef::household(household_id, &county)?;
+    let meta = CommandMeta::new(command_id, input, mutation);
+    let province = county[..2].to_owned();
+    let policy = exec::policy_book(&api.pool, &province).await?;
+    let actor = domain_actor(caller);
+    let executed = exec::execute::<HouseholdDecider, _>(api, caller, &stream, &meta, |state| {
+        build(state, actor.clone(), at, &policy)
+    })
+    .await?;
+    let household = read_household(api, caller, household_id, StreamRead::default()).await?;
+    Ok(HouseholdPayload {
+        household,
+        position: Position::from(&executed.appended),
+        duplicate: executed.appended.duplicate,
+    })
+}
+
+/// Parses a region-code input.
+pub(crate) fn region(field: &str, value: &str) -> Result<RegionCode, ApiError> {
+    RegionCode::parse(value).map_err(|e| ApiError::bad_input(field, e.to_string()))
+}
+
+#[derive(Default)]
+pub struct HouseholdQuery;
+
+#[Object]
+impl HouseholdQuery {
+    /// 一户一档 — one household's file. With `knownAt`: as the system knew it then (events
+    /// recorded up to that instant). With `asOf`: as it was then (events whose business time is
+    /// up to that instant).
+    async fn household(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        known_at: Option<DateTime<Utc>>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Dossier> {
+        let caller = caller(ctx)?;
+        Ok(read_household(api(ctx), caller, id, StreamRead { after_version: 0, known_at, as_of }).await?)
+    }
+
+    /// Whether a household may leave monitoring now (or on `asOf`), with every failing reason.
+    async fn removal_eligibility(
+        &self,
+        ctx: &Context<'_>,
+        household_id: Uuid,
+        as_of: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<dossier::RemovalEligibility> {
+        let caller = caller(ctx)?;
+        let d = read_household(api(ctx), caller, household_id, StreamRead::default()).await?;
+        let day = china_date(as_of.unwrap_or_else(Utc::now));
+        Ok(dossier::eligibility(&d.state, &d.policy, day))
+    }
+}
