@@ -23,3 +23,5 @@ create trigger pii_access_no_truncate before truncate on audit.pii_access
 
 grant usage on schema audit to dixian_app;
 grant select, insert on audit.pii_access to dixian_app;
+
+reset role;

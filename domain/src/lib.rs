@@ -32,6 +32,7 @@ pub mod money;
 pub mod policy;
 pub mod region;
 pub mod sealed;
+pub mod user;
 pub mod vocab;
 
 #[cfg(test)]

@@ -65,17 +65,17 @@ impl TestApp {
         }
     }
 
-    /// A bearer token for a new user with this role and jurisdiction.
-    pub fn token(&self, role: Role, jurisdiction: &str) -> String {
-        let caller = Caller {
-            user_id: Uuid::now_v7(),
-            role,
-            jurisdiction: RegionCode::parse(jurisdiction).unwrap(),
-        };
-        self.services
-            .auth
-            .issue(&caller, Utc::now(), Utc::now() + chrono::Duration::hours(1))
-            .unwrap()
+    /// A bearer token for a new user with this role and jurisdiction, registered in the log
+    /// the way `dixian user-add` does it.
+    pub async fn token(&self, role: Role, jurisdiction: &str) -> String {
+        let jurisdiction = RegionCode::parse(jurisdiction).unwrap();
+        let id = Uuid::now_v7();
+        let system = dixian_api::user::system_caller(&jurisdiction);
+        dixian_api::user::register_user(&self.services.api, &system, id, id, "测试用户", role, &jurisdiction)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.message()));
+        let caller = Caller { user_id: id, role, jurisdiction };
+        self.services.auth.issue(&caller, Utc::now(), Utc::now() + chrono::Duration::hours(1)).unwrap()
     }
 
     /// POSTs a GraphQL document; returns the whole JSON response.

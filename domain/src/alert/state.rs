@@ -63,7 +63,7 @@ vocab! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RaisedAlert {
     pub alert_id: Uuid,
     pub source: AlertSource,
@@ -78,7 +78,7 @@ pub struct RaisedAlert {
     pub second_round_due: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FirstRound {
     pub findings: String,
     pub risk_confirmed: bool,
@@ -87,7 +87,7 @@ pub struct FirstRound {
     pub late: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Study {
     pub decision: StudyDecision,
     pub measure: Option<PlannedMeasure>,
@@ -96,14 +96,14 @@ pub struct Study {
     pub late: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Escalation {
     pub round: AlertRound,
     pub level: u32,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AlertState {
     /// `None` until raised.
     pub raised: Option<RaisedAlert>,

@@ -56,7 +56,7 @@ vocab! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Registration {
     pub household_id: Uuid,
     pub village: RegionCode,
@@ -66,20 +66,20 @@ pub struct Registration {
     pub registered_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FormerMember {
     pub profile: MemberProfile,
     pub reason: MemberChangeReason,
     pub date: NaiveDate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FocusTag {
     pub reason: String,
     pub tagged_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IncomeRecord {
     pub income_id: Uuid,
     pub window_end: YearMonth,
@@ -91,14 +91,14 @@ pub struct IncomeRecord {
     pub corrected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Assessment {
     pub assessment_id: Uuid,
     pub conditions: LivingConditions,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Visit {
     pub visit_id: Uuid,
     pub kind: VisitKind,
@@ -109,7 +109,7 @@ pub struct Visit {
     pub corrected: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Objection {
     pub summary: String,
     pub raised_at: DateTime<Utc>,
@@ -117,14 +117,14 @@ pub struct Objection {
     pub reverified: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     pub start: NaiveDate,
     pub objections: BTreeMap<Uuid, Objection>,
     pub closed_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GreenChannel {
     pub risk_type: RiskType,
     pub reason: String,
@@ -140,7 +140,7 @@ impl GreenChannel {
 }
 
 /// An identification procedure under way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identification {
     pub application_id: Uuid,
     pub applied_at: DateTime<Utc>,
@@ -165,7 +165,7 @@ impl Identification {
 
 /// One period of monitoring, from county approval to removal. A relapse after removal opens
 /// the next episode; a rollback reopens the same one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Episode {
     pub episode_id: Uuid,
     pub number: u32,
@@ -179,7 +179,7 @@ pub struct Episode {
     pub rollbacks: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AssistancePlan {
     pub plan_id: Uuid,
     pub episode_number: u32,
@@ -188,7 +188,7 @@ pub struct AssistancePlan {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Measure {
     pub measure_id: Uuid,
     pub episode_number: u32,
@@ -204,7 +204,7 @@ pub struct Measure {
 }
 
 /// A removal procedure under way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Removal {
     pub proposed_at: DateTime<Utc>,
     pub stage: RemovalStage,
@@ -213,7 +213,7 @@ pub struct Removal {
     pub returns: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HouseholdState {
     /// `None` until registered.
     pub registration: Option<Registration>,

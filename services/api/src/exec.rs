@@ -45,6 +45,12 @@ impl TypedEvent for AlertEvent {
     }
 }
 
+impl TypedEvent for dixian_domain::user::UserEvent {
+    fn type_name(&self) -> &'static str {
+        self.event_type()
+    }
+}
+
 impl TypedEvent for PolicyEvent {
     fn type_name(&self) -> &'static str {
         self.event_type()
@@ -66,6 +72,13 @@ impl StreamRef {
 
     pub fn alert(id: Uuid, county: &str) -> Result<Self, ApiError> {
         Ok(Self { id: format!("alert-{id}"), stream_type: "alert", ledger: ledger(county)? })
+    }
+
+    /// A user lives in the ledger of their jurisdiction's county, or of their province when the
+    /// jurisdiction is wider than a county.
+    pub fn user(id: Uuid, jurisdiction: &RegionCode) -> Result<Self, ApiError> {
+        let home = jurisdiction.county().unwrap_or_else(|| format!("{}0000", jurisdiction.province()));
+        Ok(Self { id: format!("user-{id}"), stream_type: "user", ledger: ledger(&home)? })
     }
 
     /// A province's policy lives in the province's own ledger, `<2 digits>0000`.
@@ -205,6 +218,11 @@ where
         match api.store.append(request).await {
             Ok(appended) => return Ok(Executed { appended }),
             Err(AppendError::Conflict { .. }) if attempt < CONFLICT_RETRIES => continue,
+            // The first stream of a county opens the county's ledger.
+            Err(AppendError::UnknownLedger { .. }) if attempt < CONFLICT_RETRIES => {
+                api.store.open_ledger(&stream.ledger).await?;
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
     }

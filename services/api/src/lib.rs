@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alert;
 pub mod auth;
 pub mod error;
 pub mod exec;
@@ -14,6 +15,7 @@ pub mod ledger;
 pub mod pii;
 pub mod schema;
 pub mod spot_check;
+pub mod user;
 pub mod vocab;
 
 pub use auth::{Auth, Caller};

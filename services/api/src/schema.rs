@@ -24,10 +24,10 @@ pub struct ApiContext {
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(LedgerQuery, HouseholdQuery, VocabularyQuery);
+pub struct Query(LedgerQuery, HouseholdQuery, VocabularyQuery, crate::user::UserQuery, crate::alert::AlertQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(LedgerMutation, RecordMutation);
+pub struct Mutation(LedgerMutation, RecordMutation, crate::user::UserMutation, crate::household::procedure::ProcedureMutation, crate::household::assistance::AssistanceMutation, crate::household::removal::RemovalMutation, crate::alert::AlertMutation);
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 

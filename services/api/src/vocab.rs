@@ -45,7 +45,7 @@ vocab_impl!(
     TownshipDecision, StudyDecision, MonitoringStatus, IdentificationStage, RemovalStage,
     dixian_domain::Role,
     dixian_domain::alert::AlertSource, dixian_domain::alert::Department, dixian_domain::alert::Severity,
-    dixian_domain::alert::AlertStatus,
+    dixian_domain::alert::AlertStatus, dixian_domain::user::CadreScope,
 );
 
 /// Parses a code input, naming the field and the accepted codes when it is unknown.

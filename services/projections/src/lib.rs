@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod casework;
 pub mod rebuild;
 pub mod runner;
 pub mod stream_index;
@@ -52,7 +53,10 @@ pub trait Projection: Send + Sync + 'static {
 
 /// The projections the service runs.
 pub fn all() -> Vec<Arc<dyn Projection>> {
-    vec![Arc::new(stream_index::StreamIndex)]
+    vec![
+        Arc::new(stream_index::StreamIndex),
+        Arc::new(casework::Casework),
+    ]
 }
 
 /// Creates a projection's schema and tables if missing (as the service role).

@@ -127,35 +127,35 @@ impl Config {
         })
     }
 
-    /// Fills in a JWT secret when none is configured: generated once into the data directory
-    /// (mode 0600) so tokens issued by `dixian token` stay valid across restarts.
-    pub fn ensure_jwt_secret(&mut self) -> anyhow::Result<()> {
-        if !self.jwt_secret.is_empty() {
-            if self.jwt_secret.len() < 16 {
-                bail!("DIXIAN_JWT_SECRET needs at least 16 characters");
-            }
-            return Ok(());
-        }
-        std::fs::create_dir_all(&self.data_dir)?;
-        let path = self.data_dir.join("jwt-secret");
-        if let Ok(s) = std::fs::read_to_string(&path) {
-            if s.trim().len() >= 16 {
-                self.jwt_secret = s.trim().to_owned();
-                return Ok(());
-            }
-        }
-        let secret = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
-        std::fs::write(&path, &secret)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        self.jwt_secret = secret;
+    /// Fills in the token and personal-data secrets when none is configured: generated once
+    /// into the data directory (mode 0600) so tokens issued by `dixian token` stay valid and
+    /// sealed personal data stays readable across restarts.
+    pub fn ensure_secrets(&mut self) -> anyhow::Result<()> {
+        self.jwt_secret = secret(&self.data_dir, "DIXIAN_JWT_SECRET", &self.jwt_secret, "jwt-secret")?;
+        self.pii_key = secret(&self.data_dir, "DIXIAN_PII_KEY", &self.pii_key, "pii-key")?;
         Ok(())
     }
+}
+
+fn secret(data_dir: &std::path::Path, var: &str, configured: &str, file: &str) -> anyhow::Result<String> {
+    if !configured.is_empty() {
+        if configured.len() < 16 {
+            bail!("{var} needs at least 16 characters");
+        }
+        return Ok(configured.to_owned());
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join(file);
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if s.trim().len() >= 16 {
+            return Ok(s.trim().to_owned());
+        }
+    }
+    let value = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, &value).with_context(|| format!("cannot write {}", path.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(value)
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ async fn graphql(
     let auth_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = s.services.auth.from_header(auth_header);
+    let caller = s.services.authenticate(auth_header).await;
     s.services
         .schema
         .execute(req.into_inner().data(caller))

@@ -94,6 +94,8 @@ pub struct Services {
     pub runner: Runner,
     pub schema: ApiSchema,
     pub auth: Auth,
+    /// What resolvers share; also used to confirm callers and by the CLI and demo loader.
+    pub api: ApiContext,
     stop: Arc<watch::Sender<bool>>,
     tasks: Arc<tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
@@ -122,14 +124,15 @@ impl Services {
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let pii = dixian_api::pii::PiiKeys::from_secret(&config.pii_key)
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let api = ApiContext {
+            store: store.clone(),
+            runner: runner.clone(),
+            pool: pool.clone(),
+            anchor_key: config.anchor_key.clone(),
+            pii,
+        };
         let schema = dixian_api::build_schema(
-            ApiContext {
-                store: store.clone(),
-                runner: runner.clone(),
-                pool: pool.clone(),
-                anchor_key: config.anchor_key.clone(),
-                pii,
-            },
+            api.clone(),
             Limits {
                 introspection: config.introspection,
                 ..Limits::default()
@@ -141,9 +144,16 @@ impl Services {
             runner,
             schema,
             auth,
+            api,
             stop: Arc::new(stop_tx),
             tasks: Arc::new(tokio::sync::Mutex::new(tasks)),
         })
+    }
+
+    /// The caller of a request: a valid token whose claims the user's stream still confirms.
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<dixian_api::Caller, dixian_api::ApiError> {
+        let claimed = self.auth.from_header(header)?;
+        dixian_api::user::confirm_caller(&self.api, claimed).await
     }
 
     /// Finishes queued commands, stops the projections and closes the pool.

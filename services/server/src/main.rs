@@ -61,14 +61,21 @@ enum Command {
         #[arg(long)]
         ledger: Option<String>,
     },
-    /// Issue a bearer token for a user
+    /// Issue a bearer token for a registered user (role and jurisdiction come from the log)
     Token {
         #[arg(long)]
         user: uuid::Uuid,
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+    },
+    /// Register a user (as the system, for bootstrap) and print its id and a token
+    UserAdd {
+        #[arg(long)]
+        name: String,
         /// GRID_WORKER, VILLAGE_SECRETARY, CADRE, TOWNSHIP_OFFICER, COUNTY_OFFICER, AUDITOR, SPOT_CHECKER
         #[arg(long)]
         role: String,
-        /// Region-code prefix, e.g. 370305 or 370305004
+        /// Region-code prefix, e.g. 370305 or 370305004201
         #[arg(long)]
         jurisdiction: String,
         #[arg(long, default_value_t = 12)]
@@ -96,32 +103,6 @@ async fn main() -> anyhow::Result<()> {
                 config.listen = l;
             }
             serve(config).await
-        }
-        Command::Token {
-            user,
-            role,
-            jurisdiction,
-            hours,
-        } => {
-            let role = Role::from_code(&role).with_context(|| format!("unknown role {role}"))?;
-            let jurisdiction = RegionCode::parse(&jurisdiction)
-                .map_err(|e| anyhow::anyhow!("jurisdiction: {e}"))?;
-            let auth = dixian_api::Auth::new(config.jwt_secret.as_bytes())
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            let now = chrono::Utc::now();
-            let token = auth
-                .issue(
-                    &Caller {
-                        user_id: user,
-                        role,
-                        jurisdiction,
-                    },
-                    now,
-                    now + chrono::Duration::hours(hours),
-                )
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            println!("{token}");
-            Ok(())
         }
         other => with_database(&config, |db| maintenance(other, db, config.clone())).await,
     }
@@ -251,9 +232,49 @@ async fn maintenance(
                 println!("{}", serde_json::to_string(&a)?);
             }
         }
-        Command::Serve { .. } | Command::Token { .. } => unreachable!("handled in main"),
+        Command::Token { user, hours } => {
+            let services = Services::start(&db, &config).await?;
+            let result = async {
+                let state = dixian_api::user::load_user(&services.api, user).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                let (Some(role), Some(jurisdiction)) = (state.role, state.jurisdiction.clone()) else {
+                    bail!("no user {user}; register one with `dixian user-add`");
+                };
+                if !state.active {
+                    bail!("user {user} is deactivated");
+                }
+                println!("{}", issue(&services, Caller { user_id: user, role, jurisdiction }, hours)?);
+                Ok(())
+            }
+            .await;
+            services.shutdown().await;
+            result?;
+        }
+        Command::UserAdd { name, role, jurisdiction, hours } => {
+            let role = Role::from_code(&role).with_context(|| format!("unknown role {role}"))?;
+            let jurisdiction = RegionCode::parse(&jurisdiction).map_err(|e| anyhow::anyhow!("jurisdiction: {e}"))?;
+            let services = Services::start(&db, &config).await?;
+            let result = async {
+                let id = uuid::Uuid::now_v7();
+                let system = dixian_api::user::system_caller(&jurisdiction);
+                dixian_api::user::register_user(&services.api, &system, id, id, &name, role, &jurisdiction)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                let token = issue(&services, Caller { user_id: id, role, jurisdiction: jurisdiction.clone() }, hours)?;
+                println!("{}", serde_json::json!({ "userId": id, "role": role.code(), "jurisdiction": jurisdiction.as_str(), "token": token }));
+                anyhow::Ok(())
+            }
+            .await;
+            services.shutdown().await;
+            result?;
+        }
+        Command::Serve { .. } => unreachable!("handled in main"),
     }
     Ok(())
+}
+
+fn issue(services: &Services, caller: Caller, hours: i64) -> anyhow::Result<String> {
+    let now = chrono::Utc::now();
+    services.auth.issue(&caller, now, now + chrono::Duration::hours(hours)).map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

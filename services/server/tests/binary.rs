@@ -25,6 +25,15 @@ fn dixian(data_dir: &std::path::Path) -> Command {
 #[tokio::test]
 async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("dixian-bin-{}", uuid_like()));
+    // Bootstrap a user first: the CLI starts and stops the same private cluster.
+    let out = dixian(&dir)
+        .args(["user-add", "--name", "审计员", "--role", "AUDITOR", "--jurisdiction", "370305"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = added["token"].as_str().unwrap().to_owned();
+
     let port = free_port();
     let mut child = dixian(&dir)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -40,46 +49,22 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
                 break;
             }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "the server did not become ready"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the server exited early"
-        );
+        assert!(started.elapsed() < Duration::from_secs(90), "the server did not become ready");
+        assert!(child.try_wait().unwrap().is_none(), "the server exited early");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // A token from the CLI, signed with the secret the server generated into the data dir.
-    let out = dixian(&dir)
-        .args([
-            "token",
-            "--user",
-            "0190f4b2-7c1e-7000-8000-000000000001",
-            "--role",
-            "AUDITOR",
-            "--jurisdiction",
-            "370305",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let resp: serde_json::Value = client
         .post(format!("{base}/graphql"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({ "query": "{ ledgers { ledger } }" }))
+        .json(&serde_json::json!({ "query": "{ me { name role { code } } ledgers { ledger lastSeq } }" }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(resp["data"]["ledgers"], serde_json::json!([]), "{resp}");
+    assert_eq!(resp["data"]["me"]["name"], "审计员", "{resp}");
+    assert_eq!(resp["data"]["ledgers"][0]["ledger"], "370305", "the user's stream opened the county ledger: {resp}");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -153,15 +153,11 @@ pub(crate) async fn append_batch(
         recorded_at: head.try_get::<DateTime<Utc>, _>("now")?.trunc_subsecs(6),
     };
 
-    let command_ids: Vec<Uuid> = reqs.iter().filter_map(|r| r.command_id).collect();
-    let mut commands = load_commands(conn, ledger, &command_ids).await?;
-    let event_ids: Vec<Uuid> = reqs
-        .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.event_id))
-        .collect();
-    let stored_events = load_event_ids(conn, ledger, &event_ids).await?;
-    let stream_ids: Vec<String> = reqs.iter().map(|r| r.stream_id.clone()).collect();
-    let mut streams = load_streams(conn, &stream_ids).await?;
+    let Known {
+        mut commands,
+        events: stored_events,
+        mut streams,
+    } = load_known(conn, ledger, reqs).await?;
 
     let mut results = Vec::with_capacity(reqs.len());
     let mut rows: Vec<RecordedEvent> = Vec::new();
@@ -301,25 +297,15 @@ pub(crate) async fn append_batch(
             last_seq: None,
         });
     }
-    insert_events(conn, &rows, &head.county_code, head.recorded_at).await?;
-    upsert_streams(
+    write_batch(
         conn,
         ledger,
+        &head,
+        &rows,
         &touched_streams,
         &streams,
-        &rows,
-        head.recorded_at,
+        &new_commands,
     )
-    .await?;
-    insert_commands(conn, ledger, &new_commands).await?;
-    sqlx::query(
-        "update es.ledger set last_seq = $2, head_hash = $3, last_recorded_at = $4 where ledger = $1",
-    )
-    .bind(ledger)
-    .bind(head.last_seq)
-    .bind(&head.head_hash)
-    .bind(head.recorded_at)
-    .execute(&mut *conn)
     .await?;
     for projection in inline {
         projection.apply(&mut *conn, &rows).await?;
@@ -382,160 +368,129 @@ fn event_id_duplicate(
     }))
 }
 
-async fn load_commands(
+/// What the database already holds about a batch: its command ids, event ids and streams.
+struct Known {
+    commands: HashMap<Uuid, KnownCommand>,
+    events: HashMap<Uuid, StoredEvent>,
+    /// stream id → (home ledger, version, type)
+    streams: HashMap<String, (String, i64, String)>,
+}
+
+/// Looks up every command id, event id and stream of the batch in one round trip.
+///
+/// Each id is probed through a `LATERAL … LIMIT 1` subquery on an index whose columns are all
+/// matched by equality. That shape cannot be flattened into a join and leaves the planner a
+/// one-row unique probe as the only sensible plan, even for a cached generic plan made while
+/// the ledger's partition was empty and unanalysed. (`ledger = $1 and id = any($2)` was planned
+/// there as a scan of the whole ledger filtered by the array, kept by the plan cache until
+/// autovacuum analysed the table: appends slowed down linearly with the ledger's size.)
+async fn load_known(
     conn: &mut PgConnection,
     ledger: &str,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, KnownCommand>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
+    reqs: &[&AppendRequest],
+) -> Result<Known, sqlx::Error> {
+    let command_ids: Vec<Uuid> = reqs.iter().filter_map(|r| r.command_id).collect();
+    let event_ids: Vec<Uuid> = reqs
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.event_id))
+        .collect();
+    let mut stream_ids: Vec<&str> = reqs.iter().map(|r| r.stream_id.as_str()).collect();
+    stream_ids.sort_unstable();
+    stream_ids.dedup();
     let rows = sqlx::query(
-        "select command_id, request_hash, stream_id, first_seq, last_seq, stream_version, recorded_at
-           from es.command where ledger = $1 and command_id = any($2)",
+        "select 0 as kind, c.command_id as id, c.request_hash as hash, c.stream_id,
+                null::text as home, null::text as stream_type, c.first_seq as seq,
+                c.last_seq, c.stream_version as version, c.recorded_at
+           from unnest($2::uuid[]) as k(id)
+           cross join lateral (select * from es.command
+                                where ledger = $1 and command_id = k.id limit 1) c
+         union all
+         select 1, e.event_id, null, e.stream_id, null, null, e.seq, null, e.stream_version,
+                e.recorded_at
+           from unnest($3::uuid[]) as k(id)
+           cross join lateral (select event_id, stream_id, seq, stream_version, recorded_at
+                                 from es.event where ledger = $1 and event_id = k.id limit 1) e
+         union all
+         select 2, null, null, s.stream_id, s.ledger, s.stream_type, null, null, s.version, null
+           from unnest($4::text[]) as k(id)
+           cross join lateral (select stream_id, ledger, stream_type, version
+                                 from es.stream where stream_id = k.id limit 1) s",
     )
     .bind(ledger)
-    .bind(ids)
+    .bind(&command_ids)
+    .bind(&event_ids)
+    .bind(&stream_ids)
     .fetch_all(&mut *conn)
     .await?;
     let ledger_id =
         crate::model::LedgerId::parse(ledger).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    rows.into_iter()
-        .map(|r| {
-            let stream_id: String = r.try_get("stream_id")?;
-            Ok((
-                r.try_get("command_id")?,
-                KnownCommand {
-                    request_hash: r.try_get("request_hash")?,
-                    stream_id: stream_id.clone(),
-                    answer: Appended {
-                        ledger: ledger_id.clone(),
-                        stream_id,
-                        first_seq: r.try_get("first_seq")?,
-                        last_seq: r.try_get("last_seq")?,
-                        stream_version: r.try_get("stream_version")?,
-                        recorded_at: r.try_get("recorded_at")?,
-                        duplicate: true,
+    let mut known = Known {
+        commands: HashMap::new(),
+        events: HashMap::new(),
+        streams: HashMap::new(),
+    };
+    for r in rows {
+        let stream_id: String = r.try_get("stream_id")?;
+        match r.try_get::<i32, _>("kind")? {
+            0 => {
+                known.commands.insert(
+                    r.try_get("id")?,
+                    KnownCommand {
+                        request_hash: r.try_get("hash")?,
+                        stream_id: stream_id.clone(),
+                        answer: Appended {
+                            ledger: ledger_id.clone(),
+                            stream_id,
+                            first_seq: r.try_get("seq")?,
+                            last_seq: r.try_get("last_seq")?,
+                            stream_version: r.try_get("version")?,
+                            recorded_at: r.try_get("recorded_at")?,
+                            duplicate: true,
+                        },
                     },
-                },
-            ))
-        })
-        .collect()
+                );
+            }
+            1 => {
+                known.events.insert(
+                    r.try_get("id")?,
+                    (
+                        stream_id,
+                        r.try_get("seq")?,
+                        r.try_get("version")?,
+                        r.try_get("recorded_at")?,
+                    ),
+                );
+            }
+            _ => {
+                known.streams.insert(
+                    stream_id,
+                    (
+                        r.try_get("home")?,
+                        r.try_get("version")?,
+                        r.try_get("stream_type")?,
+                    ),
+                );
+            }
+        }
+    }
+    Ok(known)
 }
 
-async fn load_event_ids(
+/// Writes a batch in one statement: the events, each touched stream's head, the command rows
+/// and the ledger head, as data-modifying CTEs (one round trip instead of four; they touch
+/// different tables, so no part needs to see another's rows).
+///
+/// A stream created concurrently in another ledger makes its upsert match nothing; that is
+/// reported as an error so the batch is retried request by request, where the stream's true
+/// home is then visible.
+async fn write_batch(
     conn: &mut PgConnection,
     ledger: &str,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select event_id, stream_id, seq, stream_version, recorded_at
-           from es.event where ledger = $1 and event_id = any($2)",
-    )
-    .bind(ledger)
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("event_id")?,
-                (
-                    r.try_get("stream_id")?,
-                    r.try_get("seq")?,
-                    r.try_get("stream_version")?,
-                    r.try_get("recorded_at")?,
-                ),
-            ))
-        })
-        .collect()
-}
-
-/// stream id → (home ledger, version, type)
-async fn load_streams(
-    conn: &mut PgConnection,
-    ids: &[String],
-) -> Result<HashMap<String, (String, i64, String)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "select stream_id, ledger, version, stream_type from es.stream where stream_id = any($1)",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("stream_id")?,
-                (
-                    r.try_get("ledger")?,
-                    r.try_get("version")?,
-                    r.try_get("stream_type")?,
-                ),
-            ))
-        })
-        .collect()
-}
-
-async fn insert_events(
-    conn: &mut PgConnection,
+    head: &Head,
     rows: &[RecordedEvent],
-    county: &str,
-    recorded_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let col = |f: fn(&RecordedEvent) -> String| rows.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
-        "insert into es.event (ledger, seq, stream_id, stream_type, stream_version, event_id,
-             command_id, event_type, schema_version, data, metadata, actor_user, actor_role,
-             actor_jurisdiction, correlation_id, causation_id, occurred_at, recorded_at,
-             county_code, prev_hash, hash)
-         select $1, u.seq, u.stream_id, u.stream_type, u.stream_version, u.event_id, u.command_id,
-                u.event_type, u.schema_version, u.data::json, u.metadata::json, u.actor_user,
-                u.actor_role, u.actor_jurisdiction, u.correlation_id, u.causation_id,
-                u.occurred_at, $2, $3, u.prev_hash, u.hash
-           from unnest($4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::uuid[], $9::uuid[],
-                       $10::text[], $11::int[], $12::text[], $13::text[], $14::text[], $15::text[],
-                       $16::text[], $17::uuid[], $18::uuid[], $19::timestamptz[], $20::bytea[],
-                       $21::bytea[])
-             as u(seq, stream_id, stream_type, stream_version, event_id, command_id, event_type,
-                  schema_version, data, metadata, actor_user, actor_role, actor_jurisdiction,
-                  correlation_id, causation_id, occurred_at, prev_hash, hash)",
-    )
-    .bind(&rows[0].ledger)
-    .bind(recorded_at)
-    .bind(county)
-    .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
-    .bind(col(|r| r.stream_id.clone()))
-    .bind(col(|r| r.stream_type.clone()))
-    .bind(rows.iter().map(|r| r.stream_version).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
-    .bind(col(|r| r.event_type.clone()))
-    .bind(rows.iter().map(|r| r.schema_version).collect::<Vec<_>>())
-    .bind(col(|r| r.data.clone()))
-    .bind(col(|r| r.metadata.clone()))
-    .bind(col(|r| r.actor_user.clone()))
-    .bind(col(|r| r.actor_role.clone()))
-    .bind(col(|r| r.actor_jurisdiction.clone()))
-    .bind(rows.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.causation_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.prev_hash.clone()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.hash.clone()).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Moves each touched stream's head. A stream created concurrently in another ledger makes
-/// the update match nothing; that is reported as an error so the batch is retried request by
-/// request, where the stream's true home is then visible.
-async fn upsert_streams(
-    conn: &mut PgConnection,
-    ledger: &str,
     touched: &[String],
     streams: &HashMap<String, (String, i64, String)>,
-    rows: &[RecordedEvent],
-    at: DateTime<Utc>,
+    commands: &[(Uuid, Vec<u8>, Appended)],
 ) -> Result<(), sqlx::Error> {
     let mut versions = Vec::with_capacity(touched.len());
     let mut types = Vec::with_capacity(touched.len());
@@ -543,7 +498,7 @@ async fn upsert_streams(
     for id in touched {
         let (_, version, stream_type) = &streams[id];
         versions.push(*version);
-        types.push(stream_type.clone());
+        types.push(stream_type.as_str());
         let last = rows
             .iter()
             .rev()
@@ -552,55 +507,80 @@ async fn upsert_streams(
             .unwrap_or(0);
         last_seqs.push(last);
     }
-    let moved = sqlx::query(
-        "insert into es.stream as s (stream_id, ledger, stream_type, version, last_seq, created_at, updated_at)
-         select u.stream_id, $1, u.stream_type, u.version, u.last_seq, $2, $2
-           from unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[])
-             as u(stream_id, stream_type, version, last_seq)
-         on conflict (stream_id) do update
-            set version = excluded.version, last_seq = excluded.last_seq, updated_at = excluded.updated_at
-          where s.ledger = excluded.ledger",
+    let text = |f: fn(&RecordedEvent) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
+    let moved: i64 = sqlx::query_scalar(
+        "with ev as (
+           insert into es.event (ledger, seq, stream_id, stream_type, stream_version, event_id,
+               command_id, event_type, schema_version, data, metadata, actor_user, actor_role,
+               actor_jurisdiction, correlation_id, causation_id, occurred_at, recorded_at,
+               county_code, prev_hash, hash)
+           select $1, u.seq, u.stream_id, u.stream_type, u.stream_version, u.event_id,
+                  u.command_id, u.event_type, u.schema_version, u.data::json, u.metadata::json,
+                  u.actor_user, u.actor_role, u.actor_jurisdiction, u.correlation_id,
+                  u.causation_id, u.occurred_at, $2, $3, u.prev_hash, u.hash
+             from unnest($4::bigint[], $5::text[], $6::text[], $7::bigint[], $8::uuid[],
+                         $9::uuid[], $10::text[], $11::int[], $12::text[], $13::text[],
+                         $14::text[], $15::text[], $16::text[], $17::uuid[], $18::uuid[],
+                         $19::timestamptz[], $20::bytea[], $21::bytea[])
+               as u(seq, stream_id, stream_type, stream_version, event_id, command_id,
+                    event_type, schema_version, data, metadata, actor_user, actor_role,
+                    actor_jurisdiction, correlation_id, causation_id, occurred_at, prev_hash,
+                    hash)
+         ), st as (
+           insert into es.stream as s (stream_id, ledger, stream_type, version, last_seq,
+                                       created_at, updated_at)
+           select u.stream_id, $1, u.stream_type, u.version, u.last_seq, $2, $2
+             from unnest($22::text[], $23::text[], $24::bigint[], $25::bigint[])
+               as u(stream_id, stream_type, version, last_seq)
+           on conflict (stream_id) do update
+              set version = excluded.version, last_seq = excluded.last_seq,
+                  updated_at = excluded.updated_at
+            where s.ledger = excluded.ledger
+           returning 1
+         ), cm as (
+           insert into es.command (ledger, command_id, request_hash, stream_id, first_seq,
+                                   last_seq, stream_version, recorded_at)
+           select $1, u.* from unnest($26::uuid[], $27::bytea[], $28::text[], $29::bigint[],
+                                      $30::bigint[], $31::bigint[], $32::timestamptz[])
+                    as u(command_id, request_hash, stream_id, first_seq, last_seq,
+                         stream_version, recorded_at)
+         ), hd as (
+           update es.ledger set last_seq = $33, head_hash = $34, last_recorded_at = $2
+            where ledger = $1
+         )
+         select count(*) from st",
     )
     .bind(ledger)
-    .bind(at)
+    .bind(head.recorded_at)
+    .bind(&head.county_code)
+    .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+    .bind(text(|r| &r.stream_id))
+    .bind(text(|r| &r.stream_type))
+    .bind(rows.iter().map(|r| r.stream_version).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
+    .bind(text(|r| &r.event_type))
+    .bind(rows.iter().map(|r| r.schema_version).collect::<Vec<_>>())
+    .bind(text(|r| &r.data))
+    .bind(text(|r| &r.metadata))
+    .bind(text(|r| &r.actor_user))
+    .bind(text(|r| &r.actor_role))
+    .bind(text(|r| &r.actor_jurisdiction))
+    .bind(rows.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.causation_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
     .bind(touched)
     .bind(&types)
     .bind(&versions)
     .bind(&last_seqs)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if moved != touched.len() as u64 {
-        return Err(sqlx::Error::Protocol(
-            "a stream of this batch was created in another ledger concurrently".into(),
-        ));
-    }
-    Ok(())
-}
-
-async fn insert_commands(
-    conn: &mut PgConnection,
-    ledger: &str,
-    commands: &[(Uuid, Vec<u8>, Appended)],
-) -> Result<(), sqlx::Error> {
-    if commands.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "insert into es.command (ledger, command_id, request_hash, stream_id, first_seq, last_seq,
-                                 stream_version, recorded_at)
-         select $1, u.* from unnest($2::uuid[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[],
-                                    $7::bigint[], $8::timestamptz[])
-                  as u(command_id, request_hash, stream_id, first_seq, last_seq, stream_version,
-                       recorded_at)",
-    )
-    .bind(ledger)
     .bind(commands.iter().map(|c| c.0).collect::<Vec<_>>())
-    .bind(commands.iter().map(|c| c.1.clone()).collect::<Vec<_>>())
+    .bind(commands.iter().map(|c| c.1.as_slice()).collect::<Vec<_>>())
     .bind(
         commands
             .iter()
-            .map(|c| c.2.stream_id.clone())
+            .map(|c| c.2.stream_id.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(commands.iter().map(|c| c.2.first_seq).collect::<Vec<_>>())
@@ -612,7 +592,14 @@ async fn insert_commands(
             .collect::<Vec<_>>(),
     )
     .bind(commands.iter().map(|c| c.2.recorded_at).collect::<Vec<_>>())
-    .execute(&mut *conn)
+    .bind(head.last_seq)
+    .bind(&head.head_hash)
+    .fetch_one(&mut *conn)
     .await?;
+    if moved != touched.len() as i64 {
+        return Err(sqlx::Error::Protocol(
+            "a stream of this batch was created in another ledger concurrently".into(),
+        ));
+    }
     Ok(())
 }

@@ -145,10 +145,11 @@ impl EventStore {
         ledger: &str,
         reqs: &[&AppendRequest],
     ) -> Result<Vec<Result<Appended, AppendError>>, AppendError> {
-        let mut tx = self.pool.begin().await?;
         // Never hold a ledger hostage: a stuck lock holder makes appenders fail fast instead.
-        sqlx::query("set local lock_timeout = '5s'")
-            .execute(&mut *tx)
+        // (Sent with BEGIN as one simple query: one round trip, not two.)
+        let mut tx = self
+            .pool
+            .begin_with("begin; set local lock_timeout = '5s'")
             .await?;
         let outcome = append::append_batch(&mut tx, ledger, reqs, &self.inline).await?;
         tx.commit().await?;

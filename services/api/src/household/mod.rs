@@ -1,9 +1,12 @@
 //! The household case file over GraphQL: the dossier (as of any instant), removal eligibility,
 //! and one mutation per domain command.
 
+pub mod assistance;
 pub mod dossier;
 pub mod inputs;
+pub mod procedure;
 pub mod records;
+pub mod removal;
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
