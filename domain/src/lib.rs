@@ -31,6 +31,7 @@ pub mod id_card;
 pub mod money;
 pub mod policy;
 pub mod region;
+pub mod region_registry;
 pub mod sealed;
 pub mod user;
 pub mod vocab;

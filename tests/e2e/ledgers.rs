@@ -131,8 +131,17 @@ async fn ledgers_are_refused_without_a_token_to_the_wrong_role_and_outside_the_j
     let listed = app
         .gql(Some(&other_county), "{ ledgers { ledger } }", json!({}))
         .await;
-    let listed: Vec<&str> = listed["data"]["ledgers"].as_array().unwrap().iter().map(|l| l["ledger"].as_str().unwrap()).collect();
-    assert_eq!(listed, vec!["370303"], "only ledgers inside the jurisdiction are listed");
+    let listed: Vec<&str> = listed["data"]["ledgers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ledger"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        vec!["370303"],
+        "only ledgers inside the jurisdiction are listed"
+    );
 
     let township = app.token(Role::CountyOfficer, "370305101").await;
     let resp = app

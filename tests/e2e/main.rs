@@ -3,5 +3,6 @@
 
 mod support;
 
+mod alerts;
 mod ledgers;
 mod schema;

@@ -71,11 +71,26 @@ impl TestApp {
         let jurisdiction = RegionCode::parse(jurisdiction).unwrap();
         let id = Uuid::now_v7();
         let system = dixian_api::user::system_caller(&jurisdiction);
-        dixian_api::user::register_user(&self.services.api, &system, id, id, "测试用户", role, &jurisdiction)
-            .await
-            .unwrap_or_else(|e| panic!("{}", e.message()));
-        let caller = Caller { user_id: id, role, jurisdiction };
-        self.services.auth.issue(&caller, Utc::now(), Utc::now() + chrono::Duration::hours(1)).unwrap()
+        dixian_api::user::register_user(
+            &self.services.api,
+            &system,
+            id,
+            id,
+            "测试用户",
+            role,
+            &jurisdiction,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()));
+        let caller = Caller {
+            user_id: id,
+            role,
+            jurisdiction,
+        };
+        self.services
+            .auth
+            .issue(&caller, Utc::now(), Utc::now() + chrono::Duration::hours(1))
+            .unwrap()
     }
 
     /// POSTs a GraphQL document; returns the whole JSON response.

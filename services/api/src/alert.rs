@@ -30,10 +30,12 @@ use std::time::Duration;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use dixian_domain::alert::{AlertCommand, AlertState, Dedup, OpenAlertSummary, PlannedMeasure, dedup};
+use dixian_domain::alert::{
+    AlertCommand, AlertState, Dedup, OpenAlertSummary, PlannedMeasure, dedup,
+};
 use dixian_domain::household::HouseholdCommand;
 use dixian_domain::vocab::StudyDecision;
-use dixian_domain::{Decider, DomainError, ErrorKind, Role, china_date};
+use dixian_domain::{Actor, Decider, DomainError, ErrorKind, Role, china_date};
 use dixian_store::{RecordedEvent, StreamRead};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -41,7 +43,9 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, AlertDecider, CommandMeta, Executed, HouseholdDecider, StreamRef, county_of};
+use crate::exec::{
+    self, AlertDecider, CommandMeta, Executed, HouseholdDecider, StreamRef, county_of,
+};
 use crate::household::dossier::TimelineEntry;
 use crate::household::inputs::attachments;
 use crate::household::{Position, business_time, domain_actor, region};
@@ -71,7 +75,10 @@ fn derived_command_id(client: Uuid, mask: u8) -> Uuid {
 }
 
 fn coded<T: Vocab>(code: &str) -> Coded {
-    T::ALL.iter().find(|v| v.code() == code).map_or_else(|| Coded::new(code, ""), Vocab::coded)
+    T::ALL
+        .iter()
+        .find(|v| v.code() == code)
+        .map_or_else(|| Coded::new(code, ""), Vocab::coded)
 }
 
 // ── views ────────────────────────────────────────────────────────────────────────────────
@@ -162,7 +169,12 @@ pub struct AlertView {
 
 impl AlertView {
     /// `None` when the stream holds no raised alert.
-    fn new(id: Uuid, state: &AlertState, events: &[RecordedEvent], now: DateTime<Utc>) -> Option<Self> {
+    fn new(
+        id: Uuid,
+        state: &AlertState,
+        events: &[RecordedEvent],
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
         let raised = state.raised.as_ref()?;
         let status = state.status()?;
         Some(Self {
@@ -181,7 +193,9 @@ impl AlertView {
             second_round_due: raised.second_round_due,
             due_at: state.due_at(),
             overdue: state.is_overdue(now),
-            overdue_round: state.overdue_round(now).map(|r| Coded::new(r.code(), r.label_zh())),
+            overdue_round: state
+                .overdue_round(now)
+                .map(|r| Coded::new(r.code(), r.label_zh())),
             disposition: state.disposition().map(|d| d.coded()),
             first_round: state.first_round.as_ref().map(|f| AlertFirstRound {
                 findings: f.findings.clone(),
@@ -192,7 +206,10 @@ impl AlertView {
             }),
             study: state.study.as_ref().map(|s| AlertStudy {
                 decision: s.decision.coded(),
-                measure: s.measure.as_ref().map(|m| AlertPlannedMeasure { measure_type: m.measure_type.coded(), description: m.description.clone() }),
+                measure: s.measure.as_ref().map(|m| AlertPlannedMeasure {
+                    measure_type: m.measure_type.coded(),
+                    description: m.description.clone(),
+                }),
                 reason: s.reason.clone(),
                 at: s.at,
                 late: s.late,
@@ -206,7 +223,12 @@ impl AlertView {
                     at: e.at,
                 })
                 .collect(),
-            escalation_level: state.escalations.iter().map(|e| i32::try_from(e.level).unwrap_or(i32::MAX)).max().unwrap_or(0),
+            escalation_level: state
+                .escalations
+                .iter()
+                .map(|e| i32::try_from(e.level).unwrap_or(i32::MAX))
+                .max()
+                .unwrap_or(0),
             duplicates: i32::try_from(state.duplicates).unwrap_or(i32::MAX),
             closed_at: state.closed_at,
             timeline: events.iter().map(TimelineEntry::from).collect(),
@@ -349,7 +371,12 @@ async fn alert_county(api: &ApiContext, id: Uuid) -> Result<String, ApiError> {
 }
 
 /// Whether the caller may read an alert in `village` about `household`.
-async fn can_read(api: &ApiContext, caller: &Caller, village: &str, household: Option<Uuid>) -> Result<bool, ApiError> {
+async fn can_read(
+    api: &ApiContext,
+    caller: &Caller,
+    village: &str,
+    household: Option<Uuid>,
+) -> Result<bool, ApiError> {
     Ok(match caller.role {
         Role::SpotChecker => match household {
             Some(h) => crate::spot_check::in_granted_sample(api, caller, h).await?,
@@ -361,16 +388,24 @@ async fn can_read(api: &ApiContext, caller: &Caller, village: &str, household: O
 
 /// Folds an alert for reading; outside the caller's jurisdiction it does not exist.
 async fn read_alert(api: &ApiContext, caller: &Caller, id: Uuid) -> Result<AlertView, ApiError> {
-    let loaded = exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default()).await?;
+    let loaded =
+        exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default())
+            .await?;
     let not_found = || ApiError::NotFound(format!("no alert {id}"));
-    let view = AlertView::new(id, &loaded.state, &loaded.events, Utc::now()).ok_or_else(not_found)?;
+    let view =
+        AlertView::new(id, &loaded.state, &loaded.events, Utc::now()).ok_or_else(not_found)?;
     if !can_read(api, caller, &view.village, view.household_id).await? {
         return Err(not_found());
     }
     Ok(view)
 }
 
-fn payload(view: AlertView, executed: &Executed, linked_to: Option<Uuid>, follow_up: Option<AlertFollowUp>) -> AlertPayload {
+fn payload(
+    view: AlertView,
+    executed: &Executed,
+    linked_to: Option<Uuid>,
+    follow_up: Option<AlertFollowUp>,
+) -> AlertPayload {
     AlertPayload {
         alert: view,
         position: Position::from(&executed.appended),
@@ -430,9 +465,17 @@ async fn follow_up(
 /// transaction-scoped advisory lock, released when the transaction ends (also when the request
 /// is dropped: the connection rolls back on its way back to the pool). Waiting polls without
 /// holding a connection, so waiters cannot starve the pool the holder needs.
-async fn lock_household(pool: &PgPool, household_id: Uuid) -> Result<Transaction<'static, Postgres>, ApiError> {
+async fn lock_household(
+    pool: &PgPool,
+    household_id: Uuid,
+) -> Result<Transaction<'static, Postgres>, ApiError> {
     let b = household_id.as_bytes();
-    let key = i32::from_be_bytes([b[0] ^ b[4] ^ b[8] ^ b[12], b[1] ^ b[5] ^ b[9] ^ b[13], b[2] ^ b[6] ^ b[10] ^ b[14], b[3] ^ b[7] ^ b[11] ^ b[15]]);
+    let key = i32::from_be_bytes([
+        b[0] ^ b[4] ^ b[8] ^ b[12],
+        b[1] ^ b[5] ^ b[9] ^ b[13],
+        b[2] ^ b[6] ^ b[10] ^ b[14],
+        b[3] ^ b[7] ^ b[11] ^ b[15],
+    ]);
     let deadline = tokio::time::Instant::now() + DEDUP_LOCK_WAIT;
     loop {
         let mut tx = pool.begin().await?;
@@ -446,7 +489,9 @@ async fn lock_household(pool: &PgPool, household_id: Uuid) -> Result<Transaction
         }
         tx.rollback().await?;
         if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::Conflict("another alert about this household is being raised; retry".into()));
+            return Err(ApiError::Conflict(
+                "another alert about this household is being raised; retry".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -454,10 +499,16 @@ async fn lock_household(pool: &PgPool, household_id: Uuid) -> Result<Transaction
 
 /// Open alerts about a household: those linked to it in the log (folded, so exact), and those
 /// the alert queue knows (which includes alerts whose link to the household failed).
-async fn open_alerts(api: &ApiContext, household_id: Uuid, linked: impl Iterator<Item = Uuid>) -> Result<Vec<OpenAlertSummary>, ApiError> {
+async fn open_alerts(
+    api: &ApiContext,
+    household_id: Uuid,
+    linked: impl Iterator<Item = Uuid>,
+) -> Result<Vec<OpenAlertSummary>, ApiError> {
     let mut found: BTreeMap<Uuid, OpenAlertSummary> = BTreeMap::new();
     for id in linked {
-        let loaded = exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default()).await?;
+        let loaded =
+            exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default())
+                .await?;
         if let Some(summary) = loaded.state.summary() {
             found.insert(id, summary);
         }
@@ -472,7 +523,13 @@ async fn open_alerts(api: &ApiContext, household_id: Uuid, linked: impl Iterator
     let rows = match rows {
         Ok(rows) => rows,
         // The read model not built yet (undefined table or schema): the log alone decides.
-        Err(e) if e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P01" || c == "3F000") => Vec::new(),
+        Err(e)
+            if e.as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "42P01" || c == "3F000") =>
+        {
+            Vec::new()
+        }
         Err(e) => return Err(e.into()),
     };
     for row in rows {
@@ -488,15 +545,31 @@ async fn open_alerts(api: &ApiContext, household_id: Uuid, linked: impl Iterator
 }
 
 /// The household a raise names: it must exist, be visible to the caller and live in the village.
-async fn check_named_household(api: &ApiContext, caller: &Caller, household_id: Uuid, village: &str) -> Result<dixian_domain::household::HouseholdState, ApiError> {
-    let loaded = exec::load::<HouseholdDecider>(&api.pool, &format!("household-{household_id}"), StreamRead::default()).await?;
+async fn check_named_household(
+    api: &ApiContext,
+    caller: &Caller,
+    household_id: Uuid,
+    village: &str,
+) -> Result<dixian_domain::household::HouseholdState, ApiError> {
+    let loaded = exec::load::<HouseholdDecider>(
+        &api.pool,
+        &format!("household-{household_id}"),
+        StreamRead::default(),
+    )
+    .await?;
     let not_found = || ApiError::NotFound(format!("no household {household_id}"));
     let reg = loaded.state.registration.as_ref().ok_or_else(not_found)?;
     if !caller.covers(reg.village.as_str()) {
         return Err(not_found());
     }
     if reg.village.as_str() != village {
-        return Err(ApiError::bad_input("village", format!("household {household_id} lives in village {}", reg.village.as_str())));
+        return Err(ApiError::bad_input(
+            "village",
+            format!(
+                "household {household_id} lives in village {}",
+                reg.village.as_str()
+            ),
+        ));
     }
     Ok(loaded.state)
 }
@@ -510,7 +583,11 @@ impl AlertMutation {
     /// visit, complaint). Deadlines come from the policy in force at `occurredAt`. A warning that
     /// repeats an open alert (same household, same trigger) is linked to it (`linkedTo`), not
     /// duplicated. A new alert naming a household is linked to the household's file.
-    async fn raise_alert(&self, ctx: &Context<'_>, input: RaiseAlertInput) -> async_graphql::Result<AlertPayload> {
+    async fn raise_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: RaiseAlertInput,
+    ) -> async_graphql::Result<AlertPayload> {
         let caller = caller(ctx)?;
         let api = api(ctx);
         let village = region("village", &input.village)?;
@@ -541,13 +618,36 @@ impl AlertMutation {
         };
 
         let Some(household_id) = input.household_id else {
-            let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| Ok(raise.clone())).await?;
-            return Ok(payload(read_alert(api, caller, alert_id).await?, &executed, None, None));
+            let executed =
+                exec::execute::<AlertDecider, _>(
+                    api,
+                    caller,
+                    &stream,
+                    &meta,
+                    |_| Ok(raise.clone()),
+                )
+                .await?;
+            return Ok(payload(
+                read_alert(api, caller, alert_id).await?,
+                &executed,
+                None,
+                None,
+            ));
         };
 
         let household = check_named_household(api, caller, household_id, village.as_str()).await?;
         let lock = lock_household(&api.pool, household_id).await?;
-        let result = raise_about_household(api, caller, &county, &stream, &meta, &raise, household_id, household).await;
+        let result = raise_about_household(
+            api,
+            caller,
+            &county,
+            &stream,
+            &meta,
+            &raise,
+            household_id,
+            household,
+        )
+        .await;
         // Releases the lock (a failure here only delays the release to the connection's reset).
         let _ = lock.rollback().await;
         Ok(result?)
@@ -555,7 +655,11 @@ impl AlertMutation {
 
     /// 首轮核实反馈 — the village's first-round feedback on an alert (findings, whether the risk
     /// is confirmed, the verification visit). Late feedback is recorded and flagged.
-    async fn record_first_round_feedback(&self, ctx: &Context<'_>, input: FirstRoundFeedbackInput) -> async_graphql::Result<AlertPayload> {
+    async fn record_first_round_feedback(
+        &self,
+        ctx: &Context<'_>,
+        input: FirstRoundFeedbackInput,
+    ) -> async_graphql::Result<AlertPayload> {
         let files = attachments("attachments", &input.attachments)?;
         let (caller, api) = (caller(ctx)?, api(ctx));
         let at = business_time(input.occurred_at)?;
@@ -573,18 +677,30 @@ impl AlertMutation {
             })
         })
         .await?;
-        Ok(payload(read_alert(api, caller, input.alert_id).await?, &executed, None, None))
+        Ok(payload(
+            read_alert(api, caller, input.alert_id).await?,
+            &executed,
+            None,
+            None,
+        ))
     }
 
     /// 二轮研判 — the township's study and measure (一户一档一研究一措施): start identification,
     /// already monitored (adjust measures), or no risk (dismissed, with the reason). A study
     /// that starts identification files the household's application (`application` input,
     /// `sourceAlert` set); `followUp` reports it.
-    async fn record_second_round_study(&self, ctx: &Context<'_>, input: SecondRoundStudyInput) -> async_graphql::Result<AlertPayload> {
+    async fn record_second_round_study(
+        &self,
+        ctx: &Context<'_>,
+        input: SecondRoundStudyInput,
+    ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
         let decision: StudyDecision = parse("decision", &input.decision)?;
         let measure = match &input.measure {
-            Some(m) => Some(PlannedMeasure { measure_type: parse("measure.measureType", &m.measure_type)?, description: m.description.clone() }),
+            Some(m) => Some(PlannedMeasure {
+                measure_type: parse("measure.measureType", &m.measure_type)?,
+                description: m.description.clone(),
+            }),
             None => None,
         };
         let application_files = match &input.application {
@@ -599,9 +715,13 @@ impl AlertMutation {
 
         // The application the study files, built before anything is written so that a missing
         // or refused application writes nothing.
-        let alert = exec::load::<AlertDecider>(&api.pool, &stream.id, StreamRead::default()).await?.state;
+        let alert = exec::load::<AlertDecider>(&api.pool, &stream.id, StreamRead::default())
+            .await?
+            .state;
         let opening = match alert.raised.as_ref() {
-            Some(raised) if decision == StudyDecision::StartIdentification => raised.household_id.map(|h| (h, raised.raised_at)),
+            Some(raised) if decision == StudyDecision::StartIdentification => {
+                raised.household_id.map(|h| (h, raised.raised_at))
+            }
             _ => None,
         };
         let application = match opening {
@@ -645,17 +765,41 @@ impl AlertMutation {
         .await?;
         let follow = match application {
             Some((household_id, hh_county, apply_id, cmd)) => {
-                let meta = CommandMeta::new(apply_id, &input, "recordSecondRoundStudy/applyForMonitoring");
-                Some(follow_up(api, caller, household_id, &hh_county, "applyForMonitoring", meta, cmd).await)
+                let meta = CommandMeta::new(
+                    apply_id,
+                    &input,
+                    "recordSecondRoundStudy/applyForMonitoring",
+                );
+                Some(
+                    follow_up(
+                        api,
+                        caller,
+                        household_id,
+                        &hh_county,
+                        "applyForMonitoring",
+                        meta,
+                        cmd,
+                    )
+                    .await,
+                )
             }
             None => None,
         };
-        Ok(payload(read_alert(api, caller, input.alert_id).await?, &executed, None, follow))
+        Ok(payload(
+            read_alert(api, caller, input.alert_id).await?,
+            &executed,
+            None,
+            follow,
+        ))
     }
 
     /// 办结 — close a studied alert with its disposition (处置结论); the household's file stops
     /// counting it as open.
-    async fn close_alert(&self, ctx: &Context<'_>, input: AlertNoteInput) -> async_graphql::Result<AlertPayload> {
+    async fn close_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: AlertNoteInput,
+    ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
         let at = business_time(input.occurred_at)?;
         let county = alert_county(api, input.alert_id).await?;
@@ -663,18 +807,41 @@ impl AlertMutation {
         let meta = CommandMeta::new(input.command_id, &input, "closeAlert");
         let actor = domain_actor(caller);
         let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::CloseAlert { actor: actor.clone(), at, note: input.note.clone() })
+            Ok(AlertCommand::CloseAlert {
+                actor: actor.clone(),
+                at,
+                note: input.note.clone(),
+            })
         })
         .await?;
         let view = read_alert(api, caller, input.alert_id).await?;
         let follow = match view.household_id {
             Some(household_id) => {
-                let disposition = view.disposition.as_ref().and_then(|d| StudyDecision::from_code(&d.code));
+                let disposition = view
+                    .disposition
+                    .as_ref()
+                    .and_then(|d| StudyDecision::from_code(&d.code));
                 let id = derived_command_id(input.command_id, CLOSE_MASK);
-                let cmd = HouseholdCommand::CloseLinkedAlert { actor, at, alert_id: input.alert_id, disposition };
+                let cmd = HouseholdCommand::CloseLinkedAlert {
+                    actor,
+                    at,
+                    alert_id: input.alert_id,
+                    disposition,
+                };
                 let meta = CommandMeta::new(id, &input, "closeAlert/closeLinkedAlert");
                 // A raise names only a household of its own village, so of the same county.
-                Some(follow_up(api, caller, household_id, &county, "closeLinkedAlert", meta, cmd).await)
+                Some(
+                    follow_up(
+                        api,
+                        caller,
+                        household_id,
+                        &county,
+                        "closeLinkedAlert",
+                        meta,
+                        cmd,
+                    )
+                    .await,
+                )
             }
             None => None,
         };
@@ -682,31 +849,72 @@ impl AlertMutation {
     }
 
     /// 督办 — escalate an alert whose owed round is past its deadline (once per round).
-    async fn escalate_alert(&self, ctx: &Context<'_>, input: AlertNoteInput) -> async_graphql::Result<AlertPayload> {
+    async fn escalate_alert(
+        &self,
+        ctx: &Context<'_>,
+        input: AlertNoteInput,
+    ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
         let at = business_time(input.occurred_at)?;
         let stream = StreamRef::alert(input.alert_id, &alert_county(api, input.alert_id).await?)?;
         let meta = CommandMeta::new(input.command_id, &input, "escalateAlert");
         let actor = domain_actor(caller);
         let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::EscalateAlert { actor: actor.clone(), at, note: input.note.clone() })
+            Ok(AlertCommand::EscalateAlert {
+                actor: actor.clone(),
+                at,
+                note: input.note.clone(),
+            })
         })
         .await?;
-        Ok(payload(read_alert(api, caller, input.alert_id).await?, &executed, None, None))
+        Ok(payload(
+            read_alert(api, caller, input.alert_id).await?,
+            &executed,
+            None,
+            None,
+        ))
     }
 }
 
 /// Decides the study's application against the household as it is now, without writing: a
 /// study that starts identification for a household already monitored or identifying, or with
-/// an unsigned authorisation, is refused before anything is recorded. Role and jurisdiction are
-/// left to the follow-up itself (they are reported in `followUp`).
-async fn preflight_application(api: &ApiContext, household_id: Uuid, cmd: &HouseholdCommand) -> Result<(), ApiError> {
-    let state = exec::load::<HouseholdDecider>(&api.pool, &format!("household-{household_id}"), StreamRead::default()).await?.state;
-    match HouseholdDecider::decide(cmd, &state) {
+/// an unsigned authorisation or no attachment, is refused before anything is recorded.
+///
+/// The application is judged on its merits, as if the village filed it (a stand-in actor that
+/// is never written anywhere); who may file it is left to the follow-up itself, whose refusal
+/// is reported in `followUp`.
+async fn preflight_application(
+    api: &ApiContext,
+    household_id: Uuid,
+    cmd: &HouseholdCommand,
+) -> Result<(), ApiError> {
+    let state = exec::load::<HouseholdDecider>(
+        &api.pool,
+        &format!("household-{household_id}"),
+        StreamRead::default(),
+    )
+    .await?
+    .state;
+    let (HouseholdCommand::ApplyForMonitoring { actor, .. }, Some(reg)) =
+        (cmd, state.registration.as_ref())
+    else {
+        return Ok(());
+    };
+    let mut judged = cmd.clone();
+    if let HouseholdCommand::ApplyForMonitoring { actor: a, .. } = &mut judged {
+        *a = Actor::new(actor.user_id, Role::VillageSecretary, reg.village.clone());
+    }
+    match HouseholdDecider::decide(&judged, &state) {
         Ok(_) => Ok(()),
         Err(e) => match e.kind() {
             ErrorKind::Forbidden => Ok(()),
-            ErrorKind::Input => Err(ApiError::bad_input(format!("application.{}", exec::camel_path(e.field().unwrap_or("input"))), e.to_string())),
+            ErrorKind::Input => Err(ApiError::bad_input(
+                format!(
+                    "application.{}",
+                    exec::camel_path(e.field().unwrap_or("input"))
+                ),
+                e.to_string(),
+            )),
             _ => Err(exec::domain_error(&e)),
         },
     }
@@ -726,22 +934,56 @@ async fn raise_about_household(
     household_id: Uuid,
     household: dixian_domain::household::HouseholdState,
 ) -> Result<AlertPayload, ApiError> {
-    let link_meta = CommandMeta::new(derived_command_id(meta.command_id, LINK_MASK), &meta.fingerprint, "raiseAlert/linkAlert");
-    let link = |alert_id: Uuid| HouseholdCommand::LinkAlert { actor: raise.actor().clone(), at: raise.at(), alert_id };
+    let link_meta = CommandMeta::new(
+        derived_command_id(meta.command_id, LINK_MASK),
+        &meta.fingerprint,
+        "raiseAlert/linkAlert",
+    );
+    let link = |alert_id: Uuid| HouseholdCommand::LinkAlert {
+        actor: raise.actor().clone(),
+        at: raise.at(),
+        alert_id,
+    };
 
     // A replay: where did this command id land the first time?
-    if let Some((hash, appended)) = api.store.find_command(&stream.ledger, meta.command_id).await? {
+    if let Some((hash, appended)) = api
+        .store
+        .find_command(&stream.ledger, meta.command_id)
+        .await?
+    {
         if hash != meta.fingerprint {
-            return Err(ApiError::bad_input("commandId", "this command id was already used for a different request"));
+            return Err(ApiError::bad_input(
+                "commandId",
+                "this command id was already used for a different request",
+            ));
         }
         let executed = Executed { appended };
         if executed.appended.stream_id == stream.id {
             let alert_id = stream_alert_id(&stream.id)?;
-            let follow = follow_up(api, caller, household_id, county, "linkAlert", link_meta.clone(), link(alert_id)).await;
-            return Ok(payload(read_alert(api, caller, alert_id).await?, &executed, None, Some(follow)));
+            let follow = follow_up(
+                api,
+                caller,
+                household_id,
+                county,
+                "linkAlert",
+                link_meta.clone(),
+                link(alert_id),
+            )
+            .await;
+            return Ok(payload(
+                read_alert(api, caller, alert_id).await?,
+                &executed,
+                None,
+                Some(follow),
+            ));
         }
         let linked = stream_alert_id(&executed.appended.stream_id)?;
-        return Ok(payload(read_alert(api, caller, linked).await?, &executed, Some(linked), None));
+        return Ok(payload(
+            read_alert(api, caller, linked).await?,
+            &executed,
+            Some(linked),
+            None,
+        ));
     }
 
     let mut open = open_alerts(api, household_id, household.open_alerts.iter().copied()).await?;
@@ -750,10 +992,25 @@ async fn raise_about_household(
         match dedup(&open, raise) {
             Dedup::LinkTo(existing) => {
                 let target = StreamRef::alert(existing, &alert_county(api, existing).await?)?;
-                let report = raise.duplicate_report().ok_or_else(|| ApiError::internal("a raise has a duplicate report"))?;
-                match exec::execute::<AlertDecider, _>(api, caller, &target, meta, |_| Ok(report.clone())).await {
-                    Ok(executed) => return Ok(payload(read_alert(api, caller, existing).await?, &executed, Some(existing), None)),
-                    Err(ApiError::Rule { rule, .. }) if rule == "ALERT_CLOSED" => open.retain(|a| a.alert_id != existing),
+                let report = raise
+                    .duplicate_report()
+                    .ok_or_else(|| ApiError::internal("a raise has a duplicate report"))?;
+                match exec::execute::<AlertDecider, _>(api, caller, &target, meta, |_| {
+                    Ok(report.clone())
+                })
+                .await
+                {
+                    Ok(executed) => {
+                        return Ok(payload(
+                            read_alert(api, caller, existing).await?,
+                            &executed,
+                            Some(existing),
+                            None,
+                        ));
+                    }
+                    Err(ApiError::Rule { rule, .. }) if rule == "ALERT_CLOSED" => {
+                        open.retain(|a| a.alert_id != existing)
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -761,9 +1018,24 @@ async fn raise_about_household(
         }
     }
     let alert_id = stream_alert_id(&stream.id)?;
-    let executed = exec::execute::<AlertDecider, _>(api, caller, stream, meta, |_| Ok(raise.clone())).await?;
-    let follow = follow_up(api, caller, household_id, county, "linkAlert", link_meta, link(alert_id)).await;
-    Ok(payload(read_alert(api, caller, alert_id).await?, &executed, None, Some(follow)))
+    let executed =
+        exec::execute::<AlertDecider, _>(api, caller, stream, meta, |_| Ok(raise.clone())).await?;
+    let follow = follow_up(
+        api,
+        caller,
+        household_id,
+        county,
+        "linkAlert",
+        link_meta,
+        link(alert_id),
+    )
+    .await;
+    Ok(payload(
+        read_alert(api, caller, alert_id).await?,
+        &executed,
+        None,
+        Some(follow),
+    ))
 }
 
 fn stream_alert_id(stream_id: &str) -> Result<Uuid, ApiError> {
@@ -816,7 +1088,11 @@ fn encode_cursor(due: DateTime<Utc>, id: Uuid) -> String {
 fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let bad = || ApiError::bad_input("after", "not a cursor of this list");
     let (micros, id) = cursor.split_once(':').ok_or_else(bad)?;
-    let due = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    let due = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
     Ok((due, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
@@ -846,17 +1122,27 @@ impl AlertQuery {
     ) -> async_graphql::Result<Connection<String, AlertQueueEntry>> {
         let caller = caller(ctx)?;
         if caller.role == Role::SpotChecker {
-            return Err(ApiError::Forbidden("a spot checker sees only the households of its sample".into()).into());
+            return Err(ApiError::Forbidden(
+                "a spot checker sees only the households of its sample".into(),
+            )
+            .into());
         }
         let jurisdiction = caller.jurisdiction.as_str();
         let region = match region {
             Some(r) => {
                 let r = r.trim().to_owned();
                 if r.is_empty() || r.len() > 12 || !r.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(ApiError::bad_input("region", "a region code prefix is 1 to 12 digits").into());
+                    return Err(ApiError::bad_input(
+                        "region",
+                        "a region code prefix is 1 to 12 digits",
+                    )
+                    .into());
                 }
                 if !r.starts_with(jurisdiction) && !jurisdiction.starts_with(&r) {
-                    return Err(ApiError::Forbidden(format!("{r} is outside your jurisdiction {jurisdiction}")).into());
+                    return Err(ApiError::Forbidden(format!(
+                        "{r} is outside your jurisdiction {jurisdiction}"
+                    ))
+                    .into());
                 }
                 r
             }
@@ -867,7 +1153,9 @@ impl AlertQuery {
             Some(n) => usize::try_from(n)
                 .ok()
                 .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| ApiError::bad_input("first", format!("a page holds 1 to {MAX_PAGE} alerts")))?,
+                .ok_or_else(|| {
+                    ApiError::bad_input("first", format!("a page holds 1 to {MAX_PAGE} alerts"))
+                })?,
         };
         let after = after.as_deref().map(decode_cursor).transpose()?;
         let sql = format!(
@@ -899,7 +1187,10 @@ impl AlertQuery {
         let mut connection = Connection::new(after.is_some(), has_next);
         for row in rows.into_iter().take(size) {
             let entry = queue_entry(&row).map_err(ApiError::from)?;
-            connection.edges.push(Edge::new(encode_cursor(entry.first_round_due, entry.alert_id), entry));
+            connection.edges.push(Edge::new(
+                encode_cursor(entry.first_round_due, entry.alert_id),
+                entry,
+            ));
         }
         Ok(connection)
     }

@@ -15,7 +15,10 @@ use dixian_domain::alert::{Alert, AlertEvent};
 use dixian_domain::household::{Household, HouseholdEvent};
 use dixian_domain::policy::{Policy, PolicyBook, PolicyEvent};
 use dixian_domain::{Decider, DomainError, ErrorKind, RegionCode};
-use dixian_store::{AppendError, AppendRequest, Appended, ExpectedVersion, LedgerId, NewEvent, RecordedEvent, StreamRead, read};
+use dixian_store::{
+    AppendError, AppendRequest, Appended, ExpectedVersion, LedgerId, NewEvent, RecordedEvent,
+    StreamRead, read,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
@@ -51,6 +54,12 @@ impl TypedEvent for dixian_domain::user::UserEvent {
     }
 }
 
+impl TypedEvent for dixian_domain::region_registry::RegionEvent {
+    fn type_name(&self) -> &'static str {
+        self.event_type()
+    }
+}
+
 impl TypedEvent for PolicyEvent {
     fn type_name(&self) -> &'static str {
         self.event_type()
@@ -67,33 +76,54 @@ pub struct StreamRef {
 
 impl StreamRef {
     pub fn household(id: Uuid, county: &str) -> Result<Self, ApiError> {
-        Ok(Self { id: format!("household-{id}"), stream_type: "household", ledger: ledger(county)? })
+        Ok(Self {
+            id: format!("household-{id}"),
+            stream_type: "household",
+            ledger: ledger(county)?,
+        })
     }
 
     pub fn alert(id: Uuid, county: &str) -> Result<Self, ApiError> {
-        Ok(Self { id: format!("alert-{id}"), stream_type: "alert", ledger: ledger(county)? })
+        Ok(Self {
+            id: format!("alert-{id}"),
+            stream_type: "alert",
+            ledger: ledger(county)?,
+        })
     }
 
     /// A user lives in the ledger of their jurisdiction's county, or of their province when the
     /// jurisdiction is wider than a county.
     pub fn user(id: Uuid, jurisdiction: &RegionCode) -> Result<Self, ApiError> {
-        let home = jurisdiction.county().unwrap_or_else(|| format!("{}0000", jurisdiction.province()));
-        Ok(Self { id: format!("user-{id}"), stream_type: "user", ledger: ledger(&home)? })
+        let home = jurisdiction
+            .county()
+            .unwrap_or_else(|| format!("{}0000", jurisdiction.province()));
+        Ok(Self {
+            id: format!("user-{id}"),
+            stream_type: "user",
+            ledger: ledger(&home)?,
+        })
     }
 
     /// A province's policy lives in the province's own ledger, `<2 digits>0000`.
     pub fn policy(province: &str) -> Result<Self, ApiError> {
-        Ok(Self { id: format!("policy-{province}"), stream_type: "policy", ledger: ledger(&format!("{province}0000"))? })
+        Ok(Self {
+            id: format!("policy-{province}"),
+            stream_type: "policy",
+            ledger: ledger(&format!("{province}0000"))?,
+        })
     }
 }
 
 fn ledger(code: &str) -> Result<LedgerId, ApiError> {
-    LedgerId::parse(code).map_err(|_| ApiError::bad_input("region", format!("{code} is not a county code")))
+    LedgerId::parse(code)
+        .map_err(|_| ApiError::bad_input("region", format!("{code} is not a county code")))
 }
 
 /// The county (ledger) of a region code, for streams that live in a county's ledger.
 pub fn county_of(region: &RegionCode) -> Result<String, ApiError> {
-    region.county().ok_or_else(|| ApiError::bad_input("village", "a county-level or lower region code is needed"))
+    region.county().ok_or_else(|| {
+        ApiError::bad_input("village", "a county-level or lower region code is needed")
+    })
 }
 
 /// A folded stream.
@@ -104,7 +134,11 @@ pub struct Loaded<S> {
 }
 
 /// Reads and folds a stream (optionally as known at / as it was at some time).
-pub async fn load<D>(pool: &PgPool, stream_id: &str, read_at: StreamRead) -> Result<Loaded<D::State>, ApiError>
+pub async fn load<D>(
+    pool: &PgPool,
+    stream_id: &str,
+    read_at: StreamRead,
+) -> Result<Loaded<D::State>, ApiError>
 where
     D: Decider,
     D::Event: DeserializeOwned,
@@ -114,18 +148,29 @@ where
     let mut state = D::State::default();
     for e in &events {
         let decoded: D::Event = e.decode().map_err(|err| {
-            ApiError::internal(format!("{} v{} of {stream_id} does not decode: {err}", e.event_type, e.stream_version))
+            ApiError::internal(format!(
+                "{} v{} of {stream_id} does not decode: {err}",
+                e.event_type, e.stream_version
+            ))
         })?;
         state = D::evolve(state, &decoded);
     }
     let version = events.last().map(|e| e.stream_version).unwrap_or(0);
-    Ok(Loaded { state, version, events })
+    Ok(Loaded {
+        state,
+        version,
+        events,
+    })
 }
 
 /// The province's policy book (empty when none was ever set: the domain then applies the
 /// national 2023 rules).
 pub async fn policy_book(pool: &PgPool, province: &str) -> Result<PolicyBook, ApiError> {
-    Ok(load::<Policy>(pool, &format!("policy-{province}"), StreamRead::default()).await?.state)
+    Ok(
+        load::<Policy>(pool, &format!("policy-{province}"), StreamRead::default())
+            .await?
+            .state,
+    )
 }
 
 /// Maps a domain refusal to the client's error code table.
@@ -135,7 +180,11 @@ pub fn domain_error(e: &(impl DomainError + ?Sized)) -> ApiError {
         ErrorKind::Input => ApiError::bad_input(camel_path(e.field().unwrap_or("input")), message),
         ErrorKind::NotFound => ApiError::NotFound(message),
         ErrorKind::Forbidden => ApiError::Forbidden(message),
-        ErrorKind::Rule => ApiError::Rule { rule: e.code().to_owned(), message, reasons: Vec::new() },
+        ErrorKind::Rule => ApiError::Rule {
+            rule: e.code().to_owned(),
+            message,
+            reasons: Vec::new(),
+        },
     }
 }
 
@@ -173,7 +222,11 @@ pub struct CommandMeta {
 impl CommandMeta {
     pub fn new(command_id: Uuid, input: &impl Serialize, mutation: &str) -> Self {
         let body = serde_json::to_vec(&(mutation, input)).unwrap_or_default();
-        Self { command_id, fingerprint: dixian_store::hash::sha256(&body), correlation_id: None }
+        Self {
+            command_id,
+            fingerprint: dixian_store::hash::sha256(&body),
+            correlation_id: None,
+        }
     }
 }
 
@@ -207,13 +260,25 @@ where
         let loaded = load::<D>(&api.pool, &stream.id, StreamRead::default()).await?;
         let command = build(&loaded.state)?;
         let events = D::decide(&command, &loaded.state).map_err(|e| match domain_error(&e) {
-            ApiError::Rule { rule, message, .. } => ApiError::Rule { rule, message, reasons: removal_reasons(&e) },
+            ApiError::Rule { rule, message, .. } => ApiError::Rule {
+                rule,
+                message,
+                reasons: removal_reasons(&e),
+            },
             other => other,
         })?;
         if events.is_empty() {
-            return Err(ApiError::Rule { rule: "NOTHING_TO_DO".into(), message: "the command changes nothing".into(), reasons: vec![] });
+            return Err(ApiError::Rule {
+                rule: "NOTHING_TO_DO".into(),
+                message: "the command changes nothing".into(),
+                reasons: vec![],
+            });
         }
-        let expected = if loaded.version == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(loaded.version) };
+        let expected = if loaded.version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(loaded.version)
+        };
         let request = append_request(caller, stream, meta, expected, &events)?;
         match api.store.append(request).await {
             Ok(appended) => return Ok(Executed { appended }),
@@ -234,19 +299,33 @@ fn removal_reasons<E: DomainError + 'static>(e: &E) -> Vec<(String, String)> {
     if let Some(dixian_domain::household::HouseholdError::RemovalNotEligible { reasons }) =
         any.downcast_ref::<dixian_domain::household::HouseholdError>()
     {
-        return reasons.iter().map(|r| (r.code().to_owned(), r.message_zh())).collect();
+        return reasons
+            .iter()
+            .map(|r| (r.code().to_owned(), r.message_zh()))
+            .collect();
     }
     Vec::new()
 }
 
 /// The first answer to a command id already applied, if any.
-pub async fn previous_answer(api: &ApiContext, stream: &StreamRef, meta: &CommandMeta) -> Result<Option<Executed>, ApiError> {
-    match api.store.find_command(&stream.ledger, meta.command_id).await? {
+pub async fn previous_answer(
+    api: &ApiContext,
+    stream: &StreamRef,
+    meta: &CommandMeta,
+) -> Result<Option<Executed>, ApiError> {
+    match api
+        .store
+        .find_command(&stream.ledger, meta.command_id)
+        .await?
+    {
         None => Ok(None),
         Some((hash, appended)) if hash == meta.fingerprint && appended.stream_id == stream.id => {
             Ok(Some(Executed { appended }))
         }
-        Some(_) => Err(ApiError::bad_input("commandId", "this command id was already used for a different request")),
+        Some(_) => Err(ApiError::bad_input(
+            "commandId",
+            "this command id was already used for a different request",
+        )),
     }
 }
 
@@ -283,7 +362,10 @@ pub fn append_request<E: TypedEvent>(
 /// The business time an event carries in its body (`at`), which becomes `occurred_at`.
 fn business_time<E: Serialize>(e: &E) -> Option<DateTime<Utc>> {
     let v = serde_json::to_value(e).ok()?;
-    v.get("at").and_then(|a| a.as_str()).and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|d| d.to_utc())
+    v.get("at")
+        .and_then(|a| a.as_str())
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.to_utc())
 }
 
 /// Household streams decide with [`Household`]; alerts with [`Alert`].
@@ -297,7 +379,10 @@ mod tests {
     #[test]
     fn domain_field_paths_become_graphql_field_paths() {
         assert_eq!(camel_path("head.id_number"), "head.idNumber");
-        assert_eq!(camel_path("baseline_per_capita_fen"), "baselinePerCapitaFen");
+        assert_eq!(
+            camel_path("baseline_per_capita_fen"),
+            "baselinePerCapitaFen"
+        );
         assert_eq!(camel_path("input"), "input");
     }
 }

@@ -34,7 +34,10 @@ impl PiiKeys {
     /// Derives the encryption and lookup keys from one secret (at least 16 characters).
     pub fn from_secret(secret: &str) -> Result<Self, ApiError> {
         if secret.len() < 16 {
-            return Err(ApiError::bad_input("DIXIAN_PII_KEY", "the personal-data key needs at least 16 characters"));
+            return Err(ApiError::bad_input(
+                "DIXIAN_PII_KEY",
+                "the personal-data key needs at least 16 characters",
+            ));
         }
         let derive = |label: &str| -> [u8; 32] {
             let mut h = Sha256::new();
@@ -43,14 +46,22 @@ impl PiiKeys {
             h.finalize().into()
         };
         let enc = derive("dixian-pii-encryption-v1|");
-        Ok(Self { cipher: XChaCha20Poly1305::new(&enc.into()), mac_key: derive("dixian-pii-lookup-v1|") })
+        Ok(Self {
+            cipher: XChaCha20Poly1305::new(&enc.into()),
+            mac_key: derive("dixian-pii-lookup-v1|"),
+        })
     }
 
     /// The keyed hash of a normalised value (upper-case, no spaces): equal inputs, equal hashes;
     /// without the key, no dictionary attack over the 18-digit space.
     pub fn lookup_hash(&self, plain: &str) -> String {
-        let normal: String = plain.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes any key length");
+        let normal: String = plain
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes any key length");
         mac.update(normal.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -58,24 +69,45 @@ impl PiiKeys {
     fn encrypt(&self, plain: &str) -> String {
         let nonce_bytes: [u8; 24] = rand::random();
         let nonce = XNonce::from(nonce_bytes);
-        let ct = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("encryption of a short value cannot fail");
-        format!("{CIPHERTEXT_VERSION}:{}{}", hex::encode(nonce_bytes), hex::encode(ct))
+        let ct = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("encryption of a short value cannot fail");
+        format!(
+            "{CIPHERTEXT_VERSION}:{}{}",
+            hex::encode(nonce_bytes),
+            hex::encode(ct)
+        )
     }
 
     /// Seals a validated resident ID number.
     pub fn seal_id(&self, id: &IdNumber) -> Sealed {
-        Sealed { masked: id.masked(), lookup_hash: self.lookup_hash(id.expose()), ciphertext: self.encrypt(id.expose()) }
+        Sealed {
+            masked: id.masked(),
+            lookup_hash: self.lookup_hash(id.expose()),
+            ciphertext: self.encrypt(id.expose()),
+        }
     }
 
     /// Seals a phone number (digits, optionally a leading +), masked as `138****5678`.
     pub fn seal_phone(&self, phone: &str) -> Result<Sealed, ApiError> {
-        let digits: String = phone.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let digits: String = phone
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let body = digits.strip_prefix('+').unwrap_or(&digits);
         if body.len() < 7 || body.len() > 15 || !body.chars().all(|c| c.is_ascii_digit()) {
-            return Err(ApiError::bad_input("phone", "a phone number has 7 to 15 digits"));
+            return Err(ApiError::bad_input(
+                "phone",
+                "a phone number has 7 to 15 digits",
+            ));
         }
         let masked = format!("{}****{}", &digits[..3], &digits[digits.len() - 4..]);
-        Ok(Sealed { masked, lookup_hash: self.lookup_hash(&digits), ciphertext: self.encrypt(&digits) })
+        Ok(Sealed {
+            masked,
+            lookup_hash: self.lookup_hash(&digits),
+            ciphertext: self.encrypt(&digits),
+        })
     }
 
     /// Opens a sealed value. Callers record the read in the access log first.
@@ -116,7 +148,11 @@ mod tests {
         assert!(!sealed.ciphertext.contains(id.expose()));
         assert_eq!(sealed.lookup_hash, keys.lookup_hash(id.expose()));
         assert_eq!(keys.open(&sealed).unwrap(), id.expose());
-        assert_ne!(keys.seal_id(&id).ciphertext, sealed.ciphertext, "fresh nonce each time");
+        assert_ne!(
+            keys.seal_id(&id).ciphertext,
+            sealed.ciphertext,
+            "fresh nonce each time"
+        );
         let other = PiiKeys::from_secret("another-key-of-sufficient-length").unwrap();
         assert!(other.open(&sealed).is_err());
         assert_ne!(other.lookup_hash(id.expose()), sealed.lookup_hash);

@@ -24,10 +24,29 @@ pub struct ApiContext {
 }
 
 #[derive(MergedObject, Default)]
-pub struct Query(LedgerQuery, HouseholdQuery, VocabularyQuery, crate::user::UserQuery, crate::alert::AlertQuery);
+pub struct Query(
+    LedgerQuery,
+    HouseholdQuery,
+    VocabularyQuery,
+    crate::user::UserQuery,
+    crate::alert::AlertQuery,
+    crate::region::RegionQuery,
+    crate::lists::ListQuery,
+    crate::spot_check::SpotCheckQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(LedgerMutation, RecordMutation, crate::user::UserMutation, crate::household::procedure::ProcedureMutation, crate::household::assistance::AssistanceMutation, crate::household::removal::RemovalMutation, crate::alert::AlertMutation);
+pub struct Mutation(
+    LedgerMutation,
+    RecordMutation,
+    crate::user::UserMutation,
+    crate::household::procedure::ProcedureMutation,
+    crate::household::assistance::AssistanceMutation,
+    crate::household::removal::RemovalMutation,
+    crate::alert::AlertMutation,
+    crate::region::RegionMutation,
+    crate::spot_check::SpotCheckMutation,
+);
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -53,6 +72,7 @@ impl Default for Limits {
 
 pub fn build_schema(ctx: ApiContext, limits: Limits) -> ApiSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(crate::lists::region_loader(ctx.clone()))
         .data(ctx)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)

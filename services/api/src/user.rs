@@ -44,7 +44,14 @@ impl UserView {
             role: state.role?.coded(),
             jurisdiction: state.jurisdiction.as_ref()?.as_str().to_owned(),
             active: state.active,
-            assignments: state.assignments.iter().map(|(s, t)| Assignment { scope: s.coded(), target: t.clone() }).collect(),
+            assignments: state
+                .assignments
+                .iter()
+                .map(|(s, t)| Assignment {
+                    scope: s.coded(),
+                    target: t.clone(),
+                })
+                .collect(),
         })
     }
 }
@@ -57,9 +64,15 @@ pub struct UserPayload {
 }
 
 /// Where a user's stream lives: found in the log, or (for a new user) from the jurisdiction.
-async fn user_stream(api: &ApiContext, id: Uuid, jurisdiction: Option<&RegionCode>) -> Result<StreamRef, ApiError> {
+async fn user_stream(
+    api: &ApiContext,
+    id: Uuid,
+    jurisdiction: Option<&RegionCode>,
+) -> Result<StreamRef, ApiError> {
     let mut conn = api.pool.acquire().await?;
-    if let Some((ledger, _)) = dixian_store::read::stream_version(&mut conn, &format!("user-{id}")).await? {
+    if let Some((ledger, _)) =
+        dixian_store::read::stream_version(&mut conn, &format!("user-{id}")).await?
+    {
         return Ok(StreamRef {
             id: format!("user-{id}"),
             stream_type: "user",
@@ -74,15 +87,25 @@ async fn user_stream(api: &ApiContext, id: Uuid, jurisdiction: Option<&RegionCod
 
 /// The user's current state, from the log.
 pub async fn load_user(api: &ApiContext, id: Uuid) -> Result<UserState, ApiError> {
-    Ok(exec::load::<User>(&api.pool, &format!("user-{id}"), StreamRead::default()).await?.state)
+    Ok(
+        exec::load::<User>(&api.pool, &format!("user-{id}"), StreamRead::default())
+            .await?
+            .state,
+    )
 }
 
 /// Checks that a token's claims still hold: the user exists, is active, and has that role and
 /// jurisdiction now. A revoked or changed user's old tokens stop working at once.
 pub async fn confirm_caller(api: &ApiContext, claimed: Caller) -> Result<Caller, ApiError> {
     let state = load_user(api, claimed.user_id).await?;
-    let holds = state.active && state.role == Some(claimed.role) && state.jurisdiction.as_ref() == Some(&claimed.jurisdiction);
-    if holds { Ok(claimed) } else { Err(ApiError::Unauthenticated) }
+    let holds = state.active
+        && state.role == Some(claimed.role)
+        && state.jurisdiction.as_ref() == Some(&claimed.jurisdiction);
+    if holds {
+        Ok(claimed)
+    } else {
+        Err(ApiError::Unauthenticated)
+    }
 }
 
 /// Registers a user as a given actor (the API's mutation, the CLI's bootstrap and the demo).
@@ -96,20 +119,36 @@ pub async fn register_user(
     jurisdiction: &RegionCode,
 ) -> Result<UserPayload, ApiError> {
     let stream = user_stream(api, user_id, Some(jurisdiction)).await?;
-    let meta = CommandMeta::new(command_id, &(user_id, name, role.code(), jurisdiction.as_str()), "registerUser");
+    let meta = CommandMeta::new(
+        command_id,
+        &(user_id, name, role.code(), jurisdiction.as_str()),
+        "registerUser",
+    );
     let actor = domain_actor(actor_caller);
     let at = Utc::now();
     let executed = exec::execute::<User, _>(api, actor_caller, &stream, &meta, |_| {
-        Ok(UserCommand::RegisterUser { actor: actor.clone(), at, user_id, name: name.to_owned(), role, jurisdiction: jurisdiction.clone() })
+        Ok(UserCommand::RegisterUser {
+            actor: actor.clone(),
+            at,
+            user_id,
+            name: name.to_owned(),
+            role,
+            jurisdiction: jurisdiction.clone(),
+        })
     })
     .await?;
     payload(api, user_id, &executed).await
 }
 
-async fn payload(api: &ApiContext, user_id: Uuid, executed: &exec::Executed) -> Result<UserPayload, ApiError> {
+async fn payload(
+    api: &ApiContext,
+    user_id: Uuid,
+    executed: &exec::Executed,
+) -> Result<UserPayload, ApiError> {
     let state = load_user(api, user_id).await?;
     Ok(UserPayload {
-        user: UserView::from(&state).ok_or_else(|| ApiError::NotFound(format!("no user {user_id}")))?,
+        user: UserView::from(&state)
+            .ok_or_else(|| ApiError::NotFound(format!("no user {user_id}")))?,
         position: Position::from(&executed.appended),
         duplicate: executed.appended.duplicate,
     })
@@ -129,7 +168,8 @@ async fn run(
     let meta = CommandMeta::new(command_id, input, mutation);
     let actor = domain_actor(caller);
     let at = business_time(None)?;
-    let executed = exec::execute::<User, _>(api, caller, &stream, &meta, |_| build(actor.clone(), at)).await?;
+    let executed =
+        exec::execute::<User, _>(api, caller, &stream, &meta, |_| build(actor.clone(), at)).await?;
     payload(api, user_id, &executed).await
 }
 
@@ -187,7 +227,10 @@ impl UserQuery {
     /// A user in the caller's jurisdiction (county officers and auditors).
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
         let caller = caller(ctx)?;
-        caller.require_role(&[Role::CountyOfficer, Role::TownshipOfficer, Role::Auditor], "read users")?;
+        caller.require_role(
+            &[Role::CountyOfficer, Role::TownshipOfficer, Role::Auditor],
+            "read users",
+        )?;
         let state = load_user(api(ctx), id).await?;
         match UserView::from(&state) {
             Some(u) if caller.covers(&u.jurisdiction) => Ok(u),
@@ -202,48 +245,127 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Register a user with a role and jurisdiction (county officers, within their county).
-    async fn register_user(&self, ctx: &Context<'_>, input: RegisterUserInput) -> async_graphql::Result<UserPayload> {
+    async fn register_user(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let caller = caller(ctx)?;
         let role = parse("role", &input.role)?;
         let jurisdiction = region("jurisdiction", &input.jurisdiction)?;
         let user_id = input.user_id.unwrap_or(input.command_id);
-        Ok(register_user(api(ctx), caller, input.command_id, user_id, &input.name, role, &jurisdiction).await?)
+        Ok(register_user(
+            api(ctx),
+            caller,
+            input.command_id,
+            user_id,
+            &input.name,
+            role,
+            &jurisdiction,
+        )
+        .await?)
     }
 
     /// Change a user's role and jurisdiction.
-    async fn change_role(&self, ctx: &Context<'_>, input: ChangeRoleInput) -> async_graphql::Result<UserPayload> {
+    async fn change_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeRoleInput,
+    ) -> async_graphql::Result<UserPayload> {
         let role = parse("role", &input.role)?;
         let jurisdiction = region("jurisdiction", &input.jurisdiction)?;
-        Ok(run(ctx, "changeRole", input.user_id, input.command_id, &input, |actor, at| {
-            Ok(UserCommand::ChangeRole { actor, at, role, jurisdiction: jurisdiction.clone(), reason: input.reason.clone() })
-        })
+        Ok(run(
+            ctx,
+            "changeRole",
+            input.user_id,
+            input.command_id,
+            &input,
+            |actor, at| {
+                Ok(UserCommand::ChangeRole {
+                    actor,
+                    at,
+                    role,
+                    jurisdiction: jurisdiction.clone(),
+                    reason: input.reason.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// Assign a cadre (包建干部) to a household, village or area (township officers).
-    async fn assign_cadre(&self, ctx: &Context<'_>, input: CadreAssignmentInput) -> async_graphql::Result<UserPayload> {
+    async fn assign_cadre(
+        &self,
+        ctx: &Context<'_>,
+        input: CadreAssignmentInput,
+    ) -> async_graphql::Result<UserPayload> {
         let scope: CadreScope = parse("scope", &input.scope)?;
         let region_code = region("region", &input.region)?;
-        Ok(run(ctx, "assignCadre", input.user_id, input.command_id, &input, |actor, at| {
-            Ok(UserCommand::AssignCadre { actor, at, scope, target: input.target.clone(), region: region_code.clone() })
-        })
+        Ok(run(
+            ctx,
+            "assignCadre",
+            input.user_id,
+            input.command_id,
+            &input,
+            |actor, at| {
+                Ok(UserCommand::AssignCadre {
+                    actor,
+                    at,
+                    scope,
+                    target: input.target.clone(),
+                    region: region_code.clone(),
+                })
+            },
+        )
         .await?)
     }
 
-    async fn unassign_cadre(&self, ctx: &Context<'_>, input: CadreAssignmentInput) -> async_graphql::Result<UserPayload> {
+    async fn unassign_cadre(
+        &self,
+        ctx: &Context<'_>,
+        input: CadreAssignmentInput,
+    ) -> async_graphql::Result<UserPayload> {
         let scope: CadreScope = parse("scope", &input.scope)?;
         let region_code = region("region", &input.region)?;
-        Ok(run(ctx, "unassignCadre", input.user_id, input.command_id, &input, |actor, at| {
-            Ok(UserCommand::UnassignCadre { actor, at, scope, target: input.target.clone(), region: region_code.clone() })
-        })
+        Ok(run(
+            ctx,
+            "unassignCadre",
+            input.user_id,
+            input.command_id,
+            &input,
+            |actor, at| {
+                Ok(UserCommand::UnassignCadre {
+                    actor,
+                    at,
+                    scope,
+                    target: input.target.clone(),
+                    region: region_code.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// Deactivate a user: every token of theirs stops working at once.
-    async fn deactivate_user(&self, ctx: &Context<'_>, input: DeactivateUserInput) -> async_graphql::Result<UserPayload> {
-        Ok(run(ctx, "deactivateUser", input.user_id, input.command_id, &input, |actor, at| {
-            Ok(UserCommand::DeactivateUser { actor, at, reason: input.reason.clone() })
-        })
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
+        Ok(run(
+            ctx,
+            "deactivateUser",
+            input.user_id,
+            input.command_id,
+            &input,
+            |actor, at| {
+                Ok(UserCommand::DeactivateUser {
+                    actor,
+                    at,
+                    reason: input.reason.clone(),
+                })
+            },
+        )
         .await?)
     }
 }
@@ -254,6 +376,12 @@ pub fn system_caller(jurisdiction: &RegionCode) -> Caller {
     let county = jurisdiction
         .county()
         .and_then(|c| RegionCode::parse(&c).ok())
-        .unwrap_or_else(|| RegionCode::parse(jurisdiction.province()).unwrap_or_else(|_| jurisdiction.clone()));
-    Caller { user_id: Uuid::nil(), role: Role::CountyOfficer, jurisdiction: county }
+        .unwrap_or_else(|| {
+            RegionCode::parse(jurisdiction.province()).unwrap_or_else(|_| jurisdiction.clone())
+        });
+    Caller {
+        user_id: Uuid::nil(),
+        role: Role::CountyOfficer,
+        jurisdiction: county,
+    }
 }

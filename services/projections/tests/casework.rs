@@ -1226,7 +1226,7 @@ async fn replaying_from_seq_zero_gives_tables_identical_to_the_live_ones(
         .await
         .unwrap();
 
-    let mut scripts: Vec<(Uuid, std::collections::VecDeque<Step>)> = (0..10)
+    let mut scripts: Vec<(Uuid, std::collections::VecDeque<Step>)> = (0..16)
         .map(|n| {
             let (hid, steps) = script(&mut rng, n);
             (hid, steps.into())

@@ -79,54 +79,124 @@ pub struct AssistanceMutation;
 #[Object]
 impl AssistanceMutation {
     /// 一户一策 — create the household's assistance plan for the current episode.
-    async fn create_assistance_plan(&self, ctx: &Context<'_>, input: CreateAssistancePlanInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn create_assistance_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAssistancePlanInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let plan_id = input.plan_id.unwrap_or_else(Uuid::now_v7);
-        Ok(run(ctx, "createAssistancePlan", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::CreateAssistancePlan { actor, at, plan_id, summary: input.summary.clone(), helper_user_id: input.helper_user_id })
-        })
+        Ok(run(
+            ctx,
+            "createAssistancePlan",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::CreateAssistancePlan {
+                    actor,
+                    at,
+                    plan_id,
+                    summary: input.summary.clone(),
+                    helper_user_id: input.helper_user_id,
+                })
+            },
+        )
         .await?)
     }
 
     /// 帮扶措施 — add a measure (type, department, amount in fen, start/end, the risk types it
     /// addresses).
-    async fn add_measure(&self, ctx: &Context<'_>, input: AddMeasureInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn add_measure(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMeasureInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let measure_type = parse("measureType", &input.measure_type)?;
         let risk_types = parse_all("riskTypes", &input.risk_types)?;
         let measure_id = input.measure_id.unwrap_or_else(Uuid::now_v7);
-        Ok(run(ctx, "addMeasure", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::AddMeasure {
-                actor,
-                at,
-                measure_id,
-                measure_type,
-                department: input.department.clone(),
-                description: input.description.clone(),
-                amount_fen: input.amount_fen,
-                start_date: input.start_date,
-                end_date: input.end_date,
-                risk_types: risk_types.clone(),
-            })
-        })
+        Ok(run(
+            ctx,
+            "addMeasure",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::AddMeasure {
+                    actor,
+                    at,
+                    measure_id,
+                    measure_type,
+                    department: input.department.clone(),
+                    description: input.description.clone(),
+                    amount_fen: input.amount_fen,
+                    start_date: input.start_date,
+                    end_date: input.end_date,
+                    risk_types: risk_types.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 措施进展 — record a measure's progress (percent done).
-    async fn record_measure_progress(&self, ctx: &Context<'_>, input: MeasureProgressInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_measure_progress(
+        &self,
+        ctx: &Context<'_>,
+        input: MeasureProgressInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let percent = u8::try_from(input.percent)
             .ok()
             .filter(|p| *p <= 100)
             .ok_or_else(|| ApiError::bad_input("percent", "a percentage is 0 to 100"))?;
-        Ok(run(ctx, "recordMeasureProgress", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordMeasureProgress { actor, at, measure_id: input.measure_id, progress: input.progress.clone(), percent })
-        })
+        Ok(run(
+            ctx,
+            "recordMeasureProgress",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordMeasureProgress {
+                    actor,
+                    at,
+                    measure_id: input.measure_id,
+                    progress: input.progress.clone(),
+                    percent,
+                })
+            },
+        )
         .await?)
     }
 
     /// 措施完成 — complete a measure with its outcome (帮扶成效).
-    async fn complete_measure(&self, ctx: &Context<'_>, input: CompleteMeasureInput) -> async_graphql::Result<HouseholdPayload> {
-        Ok(run(ctx, "completeMeasure", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::CompleteMeasure { actor, at, measure_id: input.measure_id, outcome: input.outcome.clone(), completed_on: input.completed_on })
-        })
+    async fn complete_measure(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteMeasureInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
+        Ok(run(
+            ctx,
+            "completeMeasure",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::CompleteMeasure {
+                    actor,
+                    at,
+                    measure_id: input.measure_id,
+                    outcome: input.outcome.clone(),
+                    completed_on: input.completed_on,
+                })
+            },
+        )
         .await?)
     }
 }

@@ -15,8 +15,12 @@ use crate::schema::{api, caller};
 use crate::vocab::{Coded, Vocab};
 
 /// Roles that see full ID and phone numbers (every such read is logged).
-pub const UNMASKED_READERS: &[Role] =
-    &[Role::GridWorker, Role::VillageSecretary, Role::TownshipOfficer, Role::CountyOfficer];
+pub const UNMASKED_READERS: &[Role] = &[
+    Role::GridWorker,
+    Role::VillageSecretary,
+    Role::TownshipOfficer,
+    Role::CountyOfficer,
+];
 
 /// A household's file as of some instant.
 #[derive(SimpleObject)]
@@ -45,13 +49,24 @@ pub struct Dossier {
 }
 
 impl Dossier {
-    pub fn new(id: Uuid, state: HouseholdState, events: Vec<RecordedEvent>, policy: PolicyBook, as_of: DateTime<Utc>) -> Self {
+    pub fn new(
+        id: Uuid,
+        state: HouseholdState,
+        events: Vec<RecordedEvent>,
+        policy: PolicyBook,
+        as_of: DateTime<Utc>,
+    ) -> Self {
         let reg = state.registration.clone();
         Self {
             id,
             version: events.last().map(|e| e.stream_version).unwrap_or(0),
-            village: reg.as_ref().map(|r| r.village.as_str().to_owned()).unwrap_or_default(),
-            grid: reg.as_ref().and_then(|r| r.grid.as_ref().map(|g| g.to_string())),
+            village: reg
+                .as_ref()
+                .map(|r| r.village.as_str().to_owned())
+                .unwrap_or_default(),
+            grid: reg
+                .as_ref()
+                .and_then(|r| r.grid.as_ref().map(|g| g.to_string())),
             address: reg.as_ref().map(|r| r.address.clone()).unwrap_or_default(),
             formerly_poor: reg.as_ref().is_some_and(|r| r.formerly_poor),
             registered_at: reg.as_ref().map(|r| r.registered_at),
@@ -330,14 +345,22 @@ pub struct IneligibilityReasonView {
     pub message_en: String,
 }
 
-pub fn eligibility(state: &HouseholdState, policy: &PolicyBook, as_of: NaiveDate) -> RemovalEligibility {
+pub fn eligibility(
+    state: &HouseholdState,
+    policy: &PolicyBook,
+    as_of: NaiveDate,
+) -> RemovalEligibility {
     let verdict = removal_eligibility_under(state, policy, as_of);
     RemovalEligibility {
         eligible: verdict.eligible,
         reasons: verdict
             .reasons
             .iter()
-            .map(|r| IneligibilityReasonView { code: r.code().to_owned(), message_zh: r.message_zh(), message_en: r.message_en() })
+            .map(|r| IneligibilityReasonView {
+                code: r.code().to_owned(),
+                message_zh: r.message_zh(),
+                message_en: r.message_en(),
+            })
             .collect(),
         as_of,
     }
@@ -351,14 +374,23 @@ impl Dossier {
     }
 
     async fn members(&self) -> Vec<Member> {
-        self.state.members.values().map(|m| Member::from(self.id, m)).collect()
+        self.state
+            .members
+            .values()
+            .map(|m| Member::from(self.id, m))
+            .collect()
     }
 
     async fn former_members(&self) -> Vec<FormerMember> {
         self.state
             .former_members
             .values()
-            .map(|f| FormerMember { id: f.profile.member_id, name: f.profile.name.clone(), reason: f.reason.coded(), date: f.date })
+            .map(|f| FormerMember {
+                id: f.profile.member_id,
+                name: f.profile.name.clone(),
+                reason: f.reason.coded(),
+                date: f.date,
+            })
             .collect()
     }
 
@@ -366,7 +398,11 @@ impl Dossier {
         self.state
             .focus_groups
             .iter()
-            .map(|(g, t)| FocusGroupTag { group: g.coded(), reason: t.reason.clone(), tagged_at: t.tagged_at })
+            .map(|(g, t)| FocusGroupTag {
+                group: g.coded(),
+                reason: t.reason.clone(),
+                tagged_at: t.tagged_at,
+            })
             .collect()
     }
 
@@ -401,15 +437,18 @@ impl Dossier {
     }
 
     async fn living_conditions(&self) -> Option<LivingConditionsView> {
-        self.state.latest_assessment.as_ref().map(|a| LivingConditionsView {
-            food_clothing_secure: a.conditions.food_clothing_secure,
-            compulsory_education_secure: a.conditions.compulsory_education_secure,
-            basic_medical_secure: a.conditions.basic_medical_secure,
-            housing_secure: a.conditions.housing_secure,
-            drinking_water_secure: a.conditions.drinking_water_secure,
-            insecure: a.conditions.insecure().iter().map(Vocab::coded).collect(),
-            assessed_at: a.at,
-        })
+        self.state
+            .latest_assessment
+            .as_ref()
+            .map(|a| LivingConditionsView {
+                food_clothing_secure: a.conditions.food_clothing_secure,
+                compulsory_education_secure: a.conditions.compulsory_education_secure,
+                basic_medical_secure: a.conditions.basic_medical_secure,
+                housing_secure: a.conditions.housing_secure,
+                drinking_water_secure: a.conditions.drinking_water_secure,
+                insecure: a.conditions.insecure().iter().map(Vocab::coded).collect(),
+                assessed_at: a.at,
+            })
     }
 
     /// Visits, newest first.
@@ -434,22 +473,39 @@ impl Dossier {
 
     async fn identification(&self) -> Option<IdentificationView> {
         let today = self.today();
-        self.state.identification.as_ref().map(|i| IdentificationView {
-            application_id: i.application_id,
-            applied_at: i.applied_at,
-            clue_found_on: i.clue_found_on,
-            due_on: i.due_on,
-            overdue: self.state.status == dixian_domain::household::MonitoringStatus::Identifying && i.is_overdue(today),
-            stage: i.stage.coded(),
-            notice_start: i.notice.as_ref().map(|n| n.start),
-            notice_closed_on: i.notice.as_ref().and_then(|n| n.closed_on),
-            open_objections: i.notice.as_ref().map(|n| n.objections.values().filter(|o| o.reverified.is_none()).count() as i32).unwrap_or(0),
-            green_channel_due: i.green_channel.as_ref().map(|g| g.backfill_due),
-            green_channel_overdue: self.state.status == dixian_domain::household::MonitoringStatus::Identifying
-                && i.green_channel.as_ref().is_some_and(|g| g.is_overdue(today)),
-            returns: i.returns as i32,
-            source_alert: i.source_alert,
-        })
+        self.state
+            .identification
+            .as_ref()
+            .map(|i| IdentificationView {
+                application_id: i.application_id,
+                applied_at: i.applied_at,
+                clue_found_on: i.clue_found_on,
+                due_on: i.due_on,
+                overdue: self.state.status
+                    == dixian_domain::household::MonitoringStatus::Identifying
+                    && i.is_overdue(today),
+                stage: i.stage.coded(),
+                notice_start: i.notice.as_ref().map(|n| n.start),
+                notice_closed_on: i.notice.as_ref().and_then(|n| n.closed_on),
+                open_objections: i
+                    .notice
+                    .as_ref()
+                    .map(|n| {
+                        n.objections
+                            .values()
+                            .filter(|o| o.reverified.is_none())
+                            .count() as i32
+                    })
+                    .unwrap_or(0),
+                green_channel_due: i.green_channel.as_ref().map(|g| g.backfill_due),
+                green_channel_overdue: self.state.status
+                    == dixian_domain::household::MonitoringStatus::Identifying
+                    && i.green_channel
+                        .as_ref()
+                        .is_some_and(|g| g.is_overdue(today)),
+                returns: i.returns as i32,
+                source_alert: i.source_alert,
+            })
     }
 
     async fn episodes(&self) -> Vec<EpisodeView> {

@@ -41,13 +41,21 @@ pub struct MemberInput {
 
 impl MemberInput {
     /// `field` prefixes error paths (e.g. `head` or `member`).
-    pub fn to_profile(&self, field: &str, pii: &PiiKeys, today: NaiveDate) -> Result<MemberProfile, ApiError> {
+    pub fn to_profile(
+        &self,
+        field: &str,
+        pii: &PiiKeys,
+        today: NaiveDate,
+    ) -> Result<MemberProfile, ApiError> {
         let f = |name: &str| format!("{field}.{name}");
         let id = IdNumber::parse_as_of(self.id_number.trim(), today)
             .map_err(|e| ApiError::bad_input(f("idNumber"), e.to_string()))?;
         let disability_level = match self.disability_level {
             None => None,
-            Some(l) => Some(u8::try_from(l).map_err(|_| ApiError::bad_input(f("disabilityLevel"), "a level is 1 to 4"))?),
+            Some(l) => Some(
+                u8::try_from(l)
+                    .map_err(|_| ApiError::bad_input(f("disabilityLevel"), "a level is 1 to 4"))?,
+            ),
         };
         Ok(MemberProfile {
             member_id: self.member_id.unwrap_or_else(Uuid::now_v7),
@@ -62,11 +70,14 @@ impl MemberInput {
             schooling: parse(&f("schooling"), &self.schooling)?,
             employment: parse(&f("employment"), &self.employment)?,
             safety_net: parse(&f("safetyNet"), &self.safety_net)?,
-            insurance: Insurance { medical: self.medical_insurance, pension: self.pension_insurance },
+            insurance: Insurance {
+                medical: self.medical_insurance,
+                pension: self.pension_insurance,
+            },
             phone: match &self.phone {
-                Some(p) if !p.trim().is_empty() => {
-                    Some(pii.seal_phone(p).map_err(|_| ApiError::bad_input(f("phone"), "a phone number has 7 to 15 digits"))?)
-                }
+                Some(p) if !p.trim().is_empty() => Some(pii.seal_phone(p).map_err(|_| {
+                    ApiError::bad_input(f("phone"), "a phone number has 7 to 15 digits")
+                })?),
                 _ => None,
             },
             resident: self.resident,
@@ -75,9 +86,15 @@ impl MemberInput {
 }
 
 /// Parses attachment hashes (hex SHA-256 of files kept elsewhere).
-pub fn attachments(field: &str, values: &[String]) -> Result<Vec<dixian_domain::AttachmentHash>, ApiError> {
+pub fn attachments(
+    field: &str,
+    values: &[String],
+) -> Result<Vec<dixian_domain::AttachmentHash>, ApiError> {
     values
         .iter()
-        .map(|v| dixian_domain::AttachmentHash::parse(v).map_err(|e| ApiError::bad_input(field, e.to_string())))
+        .map(|v| {
+            dixian_domain::AttachmentHash::parse(v)
+                .map_err(|e| ApiError::bad_input(field, e.to_string()))
+        })
         .collect()
 }

@@ -96,9 +96,9 @@ pub(crate) async fn read_household(
 pub(crate) fn business_time(occurred_at: Option<DateTime<Utc>>) -> Result<DateTime<Utc>, ApiError> {
     let now = Utc::now();
     match occurred_at {
-        Some(t) if t > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) => {
-            Err(ApiError::bad_input("occurredAt", "business time is in the future"))
-        }
+        Some(t) if t > now + chrono::Duration::minutes(CLOCK_SKEW_MINUTES) => Err(
+            ApiError::bad_input("occurredAt", "business time is in the future"),
+        ),
         Some(t) => Ok(t),
         None => Ok(now),
     }
@@ -117,7 +117,12 @@ pub(crate) async fn run(
     command_id: Uuid,
     input: &impl Serialize,
     occurred_at: Option<DateTime<Utc>>,
-    build: impl Fn(&HouseholdState, Actor, DateTime<Utc>, &PolicyBook) -> Result<HouseholdCommand, ApiError>,
+    build: impl Fn(
+        &HouseholdState,
+        Actor,
+        DateTime<Utc>,
+        &PolicyBook,
+    ) -> Result<HouseholdCommand, ApiError>,
 ) -> Result<HouseholdPayload, ApiError> {
     let caller = caller(ctx)?;
     let api = api(ctx);
@@ -164,7 +169,17 @@ impl HouseholdQuery {
         as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Dossier> {
         let caller = caller(ctx)?;
-        Ok(read_household(api(ctx), caller, id, StreamRead { after_version: 0, known_at, as_of }).await?)
+        Ok(read_household(
+            api(ctx),
+            caller,
+            id,
+            StreamRead {
+                after_version: 0,
+                known_at,
+                as_of,
+            },
+        )
+        .await?)
     }
 
     /// Whether a household may leave monitoring now (or on `asOf`), with every failing reason.

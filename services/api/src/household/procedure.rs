@@ -192,148 +192,346 @@ pub struct ProcedureMutation;
 impl ProcedureMutation {
     /// 申请 — record a household's application for monitoring with its signed authorisation
     /// (承诺授权). Also the re-entry of a household whose risk was removed (a new episode).
-    async fn apply_for_monitoring(&self, ctx: &Context<'_>, input: ApplyForMonitoringInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn apply_for_monitoring(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyForMonitoringInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let files = attachments("attachments", &input.attachments)?;
         let application_id = input.application_id.unwrap_or_else(Uuid::now_v7);
-        Ok(run(ctx, "applyForMonitoring", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, policy| {
-            Ok(C::ApplyForMonitoring {
-                actor,
-                at,
-                policy: policy.clone(),
-                application_id,
-                signed_authorisation: input.signed_authorisation,
-                clue_found_on: input.clue_found_on,
-                source_alert: input.source_alert,
-                statement: input.statement.clone(),
-                attachments: files.clone(),
-            })
-        })
+        Ok(run(
+            ctx,
+            "applyForMonitoring",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, policy| {
+                Ok(C::ApplyForMonitoring {
+                    actor,
+                    at,
+                    policy: policy.clone(),
+                    application_id,
+                    signed_authorisation: input.signed_authorisation,
+                    clue_found_on: input.clue_found_on,
+                    source_alert: input.source_alert,
+                    statement: input.statement.clone(),
+                    attachments: files.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 入户核实 — record the home verification by a team of at least two people.
-    async fn record_home_verification(&self, ctx: &Context<'_>, input: VerificationInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_home_verification(
+        &self,
+        ctx: &Context<'_>,
+        input: VerificationInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let files = attachments("attachments", &input.attachments)?;
-        Ok(run(ctx, "recordHomeVerification", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, policy| {
-            Ok(C::RecordHomeVerification {
-                actor,
-                at,
-                policy: policy.clone(),
-                verifier_ids: input.verifier_ids.clone(),
-                findings: input.findings.clone(),
-                attachments: files.clone(),
-            })
-        })
+        Ok(run(
+            ctx,
+            "recordHomeVerification",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, policy| {
+                Ok(C::RecordHomeVerification {
+                    actor,
+                    at,
+                    policy: policy.clone(),
+                    verifier_ids: input.verifier_ids.clone(),
+                    findings: input.findings.clone(),
+                    attachments: files.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 信息比对 — record the county's cross-department data comparison.
-    async fn record_data_comparison(&self, ctx: &Context<'_>, input: DataComparisonInput) -> async_graphql::Result<HouseholdPayload> {
-        Ok(run(ctx, "recordDataComparison", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordDataComparison { actor, at, passed: input.passed, flags: input.flags.clone(), notes: input.notes.clone() })
-        })
+    async fn record_data_comparison(
+        &self,
+        ctx: &Context<'_>,
+        input: DataComparisonInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
+        Ok(run(
+            ctx,
+            "recordDataComparison",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordDataComparison {
+                    actor,
+                    at,
+                    passed: input.passed,
+                    flags: input.flags.clone(),
+                    notes: input.notes.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 民主评议 — record the village's democratic review with its minutes.
-    async fn record_democratic_review(&self, ctx: &Context<'_>, input: DemocraticReviewInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_democratic_review(
+        &self,
+        ctx: &Context<'_>,
+        input: DemocraticReviewInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let result = parse("result", &input.result)?;
         let attendees = count("attendees", input.attendees)?;
         let files = attachments("attachments", &input.attachments)?;
-        Ok(run(ctx, "recordDemocraticReview", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordDemocraticReview { actor, at, minutes: input.minutes.clone(), attendees, result, attachments: files.clone() })
-        })
+        Ok(run(
+            ctx,
+            "recordDemocraticReview",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordDemocraticReview {
+                    actor,
+                    at,
+                    minutes: input.minutes.clone(),
+                    attendees,
+                    result,
+                    attachments: files.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 村内公示 — start the village public notice (at least 5 days under the national rules).
-    async fn start_public_notice(&self, ctx: &Context<'_>, input: StartNoticeInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn start_public_notice(
+        &self,
+        ctx: &Context<'_>,
+        input: StartNoticeInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let files = attachments("attachments", &input.attachments)?;
-        Ok(run(ctx, "startPublicNotice", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::StartPublicNotice { actor, at, start: input.start, attachments: files.clone() })
-        })
+        Ok(run(
+            ctx,
+            "startPublicNotice",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::StartPublicNotice {
+                    actor,
+                    at,
+                    start: input.start,
+                    attachments: files.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 公示异议 — record an objection to the open notice (identification or removal).
-    async fn record_notice_objection(&self, ctx: &Context<'_>, input: NoticeObjectionInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_notice_objection(
+        &self,
+        ctx: &Context<'_>,
+        input: NoticeObjectionInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let objection_id = input.objection_id.unwrap_or_else(Uuid::now_v7);
-        Ok(run(ctx, "recordNoticeObjection", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordNoticeObjection { actor, at, objection_id, summary: input.summary.clone() })
-        })
+        Ok(run(
+            ctx,
+            "recordNoticeObjection",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordNoticeObjection {
+                    actor,
+                    at,
+                    objection_id,
+                    summary: input.summary.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 异议复核 — record the re-verification of an objection; every objection is re-verified
     /// before the notice may close.
-    async fn record_objection_reverification(&self, ctx: &Context<'_>, input: ObjectionReverificationInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_objection_reverification(
+        &self,
+        ctx: &Context<'_>,
+        input: ObjectionReverificationInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let files = attachments("attachments", &input.attachments)?;
-        Ok(run(ctx, "recordObjectionReverification", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordObjectionReverification {
-                actor,
-                at,
-                objection_id: input.objection_id,
-                findings: input.findings.clone(),
-                upheld: input.upheld,
-                attachments: files.clone(),
-            })
-        })
+        Ok(run(
+            ctx,
+            "recordObjectionReverification",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordObjectionReverification {
+                    actor,
+                    at,
+                    objection_id: input.objection_id,
+                    findings: input.findings.clone(),
+                    upheld: input.upheld,
+                    attachments: files.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 公示结束 — close the identification notice once its minimum days have passed.
-    async fn close_notice(&self, ctx: &Context<'_>, input: HouseholdStepInput) -> async_graphql::Result<HouseholdPayload> {
-        Ok(run(ctx, "closeNotice", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, policy| {
-            Ok(C::CloseNotice { actor, at, policy: policy.clone() })
-        })
+    async fn close_notice(
+        &self,
+        ctx: &Context<'_>,
+        input: HouseholdStepInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
+        Ok(run(
+            ctx,
+            "closeNotice",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, policy| {
+                Ok(C::CloseNotice {
+                    actor,
+                    at,
+                    policy: policy.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 乡镇审核 — record the township's review of the identification.
-    async fn record_township_review(&self, ctx: &Context<'_>, input: TownshipReviewInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn record_township_review(
+        &self,
+        ctx: &Context<'_>,
+        input: TownshipReviewInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let decision = parse("decision", &input.decision)?;
-        Ok(run(ctx, "recordTownshipReview", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RecordTownshipReview { actor, at, decision, opinion: input.opinion.clone() })
-        })
+        Ok(run(
+            ctx,
+            "recordTownshipReview",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RecordTownshipReview {
+                    actor,
+                    at,
+                    decision,
+                    opinion: input.opinion.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 县级审定 — approve inclusion: the household becomes a monitored household (监测对象) of a
     /// category with its risk types and baseline income, as a new episode.
-    async fn approve_inclusion(&self, ctx: &Context<'_>, input: ApproveInclusionInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn approve_inclusion(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveInclusionInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let category = parse("category", &input.category)?;
         let risk_types = parse_all("riskTypes", &input.risk_types)?;
         let episode_id = Uuid::now_v7();
-        Ok(run(ctx, "approveInclusion", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::ApproveInclusion {
-                actor,
-                at,
-                episode_id,
-                category,
-                risk_types: risk_types.clone(),
-                baseline_per_capita_fen: input.baseline_per_capita_fen,
-                opinion: input.opinion.clone(),
-            })
-        })
+        Ok(run(
+            ctx,
+            "approveInclusion",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::ApproveInclusion {
+                    actor,
+                    at,
+                    episode_id,
+                    category,
+                    risk_types: risk_types.clone(),
+                    baseline_per_capita_fen: input.baseline_per_capita_fen,
+                    opinion: input.opinion.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 不予纳入 — end the identification without inclusion, with the reason, at any stage
     /// before approval.
-    async fn reject_inclusion(&self, ctx: &Context<'_>, input: ReasonInput) -> async_graphql::Result<HouseholdPayload> {
-        Ok(run(ctx, "rejectInclusion", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, _| {
-            Ok(C::RejectInclusion { actor, at, reason: input.reason.clone() })
-        })
+    async fn reject_inclusion(
+        &self,
+        ctx: &Context<'_>,
+        input: ReasonInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
+        Ok(run(
+            ctx,
+            "rejectInclusion",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, _| {
+                Ok(C::RejectInclusion {
+                    actor,
+                    at,
+                    reason: input.reason.clone(),
+                })
+            },
+        )
         .await?)
     }
 
     /// 绿色通道 (先帮扶后认定) — for a disaster or accident: assistance may start before approval;
     /// the missing steps are back-filled by the policy's deadline, or flagged overdue.
-    async fn open_green_channel(&self, ctx: &Context<'_>, input: OpenGreenChannelInput) -> async_graphql::Result<HouseholdPayload> {
+    async fn open_green_channel(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenGreenChannelInput,
+    ) -> async_graphql::Result<HouseholdPayload> {
         let risk_type = parse("riskType", &input.risk_type)?;
-        Ok(run(ctx, "openGreenChannel", input.household_id, None, input.command_id, &input, input.occurred_at, |_, actor, at, policy| {
-            Ok(C::OpenGreenChannel { actor, at, policy: policy.clone(), risk_type, reason: input.reason.clone() })
-        })
+        Ok(run(
+            ctx,
+            "openGreenChannel",
+            input.household_id,
+            None,
+            input.command_id,
+            &input,
+            input.occurred_at,
+            |_, actor, at, policy| {
+                Ok(C::OpenGreenChannel {
+                    actor,
+                    at,
+                    policy: policy.clone(),
+                    risk_type,
+                    reason: input.reason.clone(),
+                })
+            },
+        )
         .await?)
     }
 }
