@@ -1115,8 +1115,8 @@ impl AlertQuery {
         &self,
         ctx: &Context<'_>,
         region: Option<String>,
-        #[graphql(default)] overdue_only: bool,
-        #[graphql(default)] include_closed: bool,
+        overdue_only: Option<bool>,
+        include_closed: Option<bool>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, AlertQueueEntry>> {
@@ -1148,6 +1148,10 @@ impl AlertQuery {
             }
             None => jurisdiction.to_owned(),
         };
+        let (overdue_only, include_closed) = (
+            overdue_only.unwrap_or(false),
+            include_closed.unwrap_or(false),
+        );
         let size = match first {
             None => DEFAULT_PAGE,
             Some(n) => usize::try_from(n)

@@ -14,6 +14,7 @@ pub mod household;
 pub mod ledger;
 pub mod lists;
 pub mod pii;
+pub mod policy;
 pub mod region;
 pub mod schema;
 pub mod spot_check;

@@ -33,6 +33,7 @@ pub struct Query(
     crate::region::RegionQuery,
     crate::lists::ListQuery,
     crate::spot_check::SpotCheckQuery,
+    crate::policy::PolicyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -46,6 +47,8 @@ pub struct Mutation(
     crate::alert::AlertMutation,
     crate::region::RegionMutation,
     crate::spot_check::SpotCheckMutation,
+    crate::household::batch::BatchMutation,
+    crate::policy::PolicyMutation,
 );
 
 pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;

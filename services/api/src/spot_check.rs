@@ -224,7 +224,7 @@ mod tests {
         (0..200u128)
             .map(|i| {
                 let village = format!("370305004{:03}", 201 + (i % 4));
-                let category = if i % 10 == 0 { "MARGINAL" } else { "NONE" };
+                let category = if (i / 4) % 10 == 0 { "MARGINAL" } else { "NONE" };
                 (village, category.to_owned(), Uuid::from_u128(i + 1))
             })
             .collect()

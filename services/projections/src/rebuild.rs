@@ -76,9 +76,9 @@ async fn replay_batch(
         .await
         .map_err(|e| ProjectionError::Database(sqlx::Error::Protocol(e.to_string())))?;
     set_search_path(&mut tx, schema).await?;
-    for e in &events {
-        projection.apply(&mut tx, e).await?;
-        *at = e.seq;
+    projection.apply_batch(&mut tx, &events).await?;
+    if let Some(last) = events.last() {
+        *at = last.seq;
     }
     tx.commit().await?;
     Ok(events.len() as i64)
@@ -160,9 +160,9 @@ async fn replay_batch_in(
         .await
         .map_err(|e| ProjectionError::Database(sqlx::Error::Protocol(e.to_string())))?;
     set_search_path(tx, schema).await?;
-    for e in &events {
-        projection.apply(tx, e).await?;
-        *at = e.seq;
+    projection.apply_batch(tx, &events).await?;
+    if let Some(last) = events.last() {
+        *at = last.seq;
     }
     Ok(events.len() as i64)
 }

@@ -169,9 +169,9 @@ impl Runner {
                 expect - 1,
                 e.seq
             );
-            projection.apply(&mut tx, e).await?;
             expect += 1;
         }
+        projection.apply_batch(&mut tx, &events).await?;
         sqlx::query(
             "update es.checkpoint set seq = $3, updated_at = clock_timestamp()
               where projection = $1 and ledger = $2",

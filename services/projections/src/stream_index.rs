@@ -1,6 +1,9 @@
 //! The index of streams: type, version, event count and times per stream. Generic over every
 //! stream type; the audit views and `/metrics` use it.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use dixian_store::{BoxFuture, RecordedEvent};
 use sqlx::PgConnection;
 
@@ -67,5 +70,112 @@ impl Projection for StreamIndex {
             .await?;
             Ok(())
         })
+    }
+
+    /// The same fold as `apply` event by event, aggregated in memory first: one upsert row per
+    /// stream and one per (ledger, event type), each table in one statement.
+    fn apply_batch<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        events: &'a [RecordedEvent],
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            if events.is_empty() {
+                return Ok(());
+            }
+            let streams = StreamRows::fold(events);
+            sqlx::query(
+                "insert into stream_summary as s (stream_id, ledger, stream_type, version,
+                        event_count, last_event_type, first_recorded_at, last_recorded_at, last_seq)
+                 select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[],
+                                      $5::bigint[], $6::text[], $7::timestamptz[],
+                                      $8::timestamptz[], $9::bigint[])
+                 on conflict (stream_id) do update
+                    set version = excluded.version,
+                        event_count = s.event_count + excluded.event_count,
+                        last_event_type = excluded.last_event_type,
+                        last_recorded_at = excluded.last_recorded_at, last_seq = excluded.last_seq",
+            )
+            .bind(&streams.stream_id)
+            .bind(&streams.ledger)
+            .bind(&streams.stream_type)
+            .bind(&streams.version)
+            .bind(&streams.count)
+            .bind(&streams.last_event_type)
+            .bind(&streams.first_recorded_at)
+            .bind(&streams.last_recorded_at)
+            .bind(&streams.last_seq)
+            .execute(&mut *conn)
+            .await?;
+
+            let mut counts: Vec<((&str, &str), i64)> = Vec::new();
+            let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+            for e in events {
+                let key = (e.ledger.as_str(), e.event_type.as_str());
+                let i = *index.entry(key).or_insert_with(|| {
+                    counts.push((key, 0));
+                    counts.len() - 1
+                });
+                counts[i].1 += 1;
+            }
+            sqlx::query(
+                "insert into event_type_count as c (ledger, event_type, n)
+                 select * from unnest($1::text[], $2::text[], $3::bigint[])
+                 on conflict (ledger, event_type) do update set n = c.n + excluded.n",
+            )
+            .bind(counts.iter().map(|c| c.0.0).collect::<Vec<_>>())
+            .bind(counts.iter().map(|c| c.0.1).collect::<Vec<_>>())
+            .bind(counts.iter().map(|c| c.1).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    }
+}
+
+/// One `stream_summary` upsert row per stream of a batch, as columns: what applying the
+/// stream's events in turn would leave (first values from its first event in the batch, last
+/// values from its last, the count added to any stored count).
+#[derive(Default)]
+struct StreamRows<'e> {
+    stream_id: Vec<&'e str>,
+    ledger: Vec<&'e str>,
+    stream_type: Vec<&'e str>,
+    version: Vec<i64>,
+    count: Vec<i64>,
+    last_event_type: Vec<&'e str>,
+    first_recorded_at: Vec<DateTime<Utc>>,
+    last_recorded_at: Vec<DateTime<Utc>>,
+    last_seq: Vec<i64>,
+}
+
+impl<'e> StreamRows<'e> {
+    fn fold(events: &'e [RecordedEvent]) -> Self {
+        let mut rows = Self::default();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for e in events {
+            match index.get(e.stream_id.as_str()) {
+                Some(&i) => {
+                    rows.version[i] = e.stream_version;
+                    rows.count[i] += 1;
+                    rows.last_event_type[i] = &e.event_type;
+                    rows.last_recorded_at[i] = e.recorded_at;
+                    rows.last_seq[i] = e.seq;
+                }
+                None => {
+                    index.insert(&e.stream_id, rows.stream_id.len());
+                    rows.stream_id.push(&e.stream_id);
+                    rows.ledger.push(&e.ledger);
+                    rows.stream_type.push(&e.stream_type);
+                    rows.version.push(e.stream_version);
+                    rows.count.push(1);
+                    rows.last_event_type.push(&e.event_type);
+                    rows.first_recorded_at.push(e.recorded_at);
+                    rows.last_recorded_at.push(e.recorded_at);
+                    rows.last_seq.push(e.seq);
+                }
+            }
+        }
+        rows
     }
 }

@@ -131,6 +131,9 @@ impl Services {
             anchor_key: config.anchor_key.clone(),
             pii,
         };
+        dixian_api::policy::ensure_shandong_defaults(&api)
+            .await
+            .map_err(|e| anyhow::anyhow!("installing the Shandong policy defaults: {}", e.message()))?;
         let schema = dixian_api::build_schema(
             api.clone(),
             Limits {

@@ -378,12 +378,13 @@ struct Known {
 
 /// Looks up every command id, event id and stream of the batch in one round trip.
 ///
-/// Each id is probed through a `LATERAL … LIMIT 1` subquery on an index whose columns are all
-/// matched by equality. That shape cannot be flattened into a join and leaves the planner a
-/// one-row unique probe as the only sensible plan, even for a cached generic plan made while
-/// the ledger's partition was empty and unanalysed. (`ledger = $1 and id = any($2)` was planned
-/// there as a scan of the whole ledger filtered by the array, kept by the plan cache until
-/// autovacuum analysed the table: appends slowed down linearly with the ledger's size.)
+/// Each id is probed through a `LATERAL … LIMIT 1` subquery, i.e. one equality probe of a
+/// unique index per id. The obvious `ledger = $1 and event_id = any($2)` is a trap: the planner
+/// costs the array as one descent per element and prefers the `(ledger, recorded_at)` index
+/// with the array as a filter — a scan of the whole ledger per batch, so appends slowed down
+/// linearly with the ledger's size. The probe shape, planned per execution (the transaction
+/// sets `plan_cache_mode = force_custom_plan`, see `EventStore::append_batch_tx`), stays a
+/// one-row probe at every table size, analysed or not.
 async fn load_known(
     conn: &mut PgConnection,
     ledger: &str,

@@ -2,6 +2,7 @@
 //! and one mutation per domain command.
 
 pub mod assistance;
+pub mod batch;
 pub mod dossier;
 pub mod inputs;
 pub mod procedure;

@@ -183,7 +183,7 @@ pub struct RecordMutation;
 #[Object]
 impl RecordMutation {
     /// 建档 — open a household's case file.
-    async fn register_household(
+    pub async fn register_household(
         &self,
         ctx: &Context<'_>,
         input: RegisterHouseholdInput,
@@ -224,7 +224,7 @@ impl RecordMutation {
     }
 
     /// Add a member (birth, marriage, moving in).
-    async fn add_member(
+    pub async fn add_member(
         &self,
         ctx: &Context<'_>,
         input: AddMemberInput,
@@ -255,7 +255,7 @@ impl RecordMutation {
     }
 
     /// Replace a member's profile (health, labour, schooling… change).
-    async fn update_member(
+    pub async fn update_member(
         &self,
         ctx: &Context<'_>,
         input: UpdateMemberInput,
@@ -289,7 +289,7 @@ impl RecordMutation {
     }
 
     /// Remove a member (death, marriage out, moving out), with the date.
-    async fn remove_member(
+    pub async fn remove_member(
         &self,
         ctx: &Context<'_>,
         input: RemoveMemberInput,
@@ -317,7 +317,7 @@ impl RecordMutation {
     }
 
     /// Tag one of the three focus groups (三类群体) with a reason.
-    async fn tag_focus_group(
+    pub async fn tag_focus_group(
         &self,
         ctx: &Context<'_>,
         input: FocusGroupInput,
@@ -343,7 +343,7 @@ impl RecordMutation {
         .await?)
     }
 
-    async fn untag_focus_group(
+    pub async fn untag_focus_group(
         &self,
         ctx: &Context<'_>,
         input: FocusGroupInput,
@@ -370,7 +370,7 @@ impl RecordMutation {
     }
 
     /// Record 12 months of net income (per capita over resident members).
-    async fn record_income(
+    pub async fn record_income(
         &self,
         ctx: &Context<'_>,
         input: RecordIncomeInput,
@@ -405,7 +405,7 @@ impl RecordMutation {
     }
 
     /// Correct an income record: new amounts and a reason; the original stays in the file.
-    async fn correct_income(
+    pub async fn correct_income(
         &self,
         ctx: &Context<'_>,
         input: CorrectIncomeInput,
@@ -437,7 +437,7 @@ impl RecordMutation {
     }
 
     /// Assess 两不愁三保障 and drinking water.
-    async fn assess_living_conditions(
+    pub async fn assess_living_conditions(
         &self,
         ctx: &Context<'_>,
         input: AssessLivingConditionsInput,
@@ -472,7 +472,7 @@ impl RecordMutation {
 
     /// Record a visit (grid worker's routine visit, cadre's even-month visit, alert or removal
     /// verification) with its checklist, findings and attachment hashes.
-    async fn record_visit(
+    pub async fn record_visit(
         &self,
         ctx: &Context<'_>,
         input: RecordVisitInput,
@@ -509,7 +509,7 @@ impl RecordMutation {
     }
 
     /// Correct a visit's findings, with a reason; the original stays in the file.
-    async fn correct_visit_findings(
+    pub async fn correct_visit_findings(
         &self,
         ctx: &Context<'_>,
         input: CorrectVisitFindingsInput,
