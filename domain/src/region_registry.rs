@@ -13,15 +13,33 @@ use crate::region::{GridId, RegionCode};
 #[derive(Debug, Clone, PartialEq)]
 pub enum RegionCommand {
     /// Name a region (township, village) or rename it.
-    DefineRegion { actor: Actor, at: DateTime<Utc>, code: RegionCode, name: String },
-    DefineGrid { actor: Actor, at: DateTime<Utc>, grid: GridId, name: String },
+    DefineRegion {
+        actor: Actor,
+        at: DateTime<Utc>,
+        code: RegionCode,
+        name: String,
+    },
+    DefineGrid {
+        actor: Actor,
+        at: DateTime<Utc>,
+        grid: GridId,
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum RegionEvent {
-    RegionDefined { code: RegionCode, name: String, at: DateTime<Utc> },
-    GridDefined { grid: GridId, name: String, at: DateTime<Utc> },
+    RegionDefined {
+        code: RegionCode,
+        name: String,
+        at: DateTime<Utc>,
+    },
+    GridDefined {
+        grid: GridId,
+        name: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl RegionEvent {
@@ -81,21 +99,49 @@ impl Decider for RegionRegistry {
     type State = RegionTree;
     type Error = RegionRegistryError;
 
-    fn decide(cmd: &RegionCommand, state: &RegionTree) -> Result<Vec<RegionEvent>, RegionRegistryError> {
+    fn decide(
+        cmd: &RegionCommand,
+        state: &RegionTree,
+    ) -> Result<Vec<RegionEvent>, RegionRegistryError> {
         match cmd {
-            RegionCommand::DefineRegion { actor, at, code, name } => {
+            RegionCommand::DefineRegion {
+                actor,
+                at,
+                code,
+                name,
+            } => {
                 authorise(actor, "define regions", &[Role::CountyOfficer], code)?;
                 if name.trim().is_empty() {
                     return Err(FieldError::required("name").into());
                 }
-                Ok(vec![RegionEvent::RegionDefined { code: code.clone(), name: name.trim().to_owned(), at: *at }])
+                Ok(vec![RegionEvent::RegionDefined {
+                    code: code.clone(),
+                    name: name.trim().to_owned(),
+                    at: *at,
+                }])
             }
-            RegionCommand::DefineGrid { actor, at, grid, name } => {
-                authorise(actor, "define grids", &[Role::CountyOfficer, Role::TownshipOfficer], grid.village())?;
+            RegionCommand::DefineGrid {
+                actor,
+                at,
+                grid,
+                name,
+            } => {
+                authorise(
+                    actor,
+                    "define grids",
+                    &[Role::CountyOfficer, Role::TownshipOfficer],
+                    grid.village(),
+                )?;
                 if !state.regions.contains_key(grid.village().as_str()) {
-                    return Err(RegionRegistryError::UnknownVillage(grid.village().as_str().to_owned()));
+                    return Err(RegionRegistryError::UnknownVillage(
+                        grid.village().as_str().to_owned(),
+                    ));
                 }
-                Ok(vec![RegionEvent::GridDefined { grid: grid.clone(), name: name.trim().to_owned(), at: *at }])
+                Ok(vec![RegionEvent::GridDefined {
+                    grid: grid.clone(),
+                    name: name.trim().to_owned(),
+                    at: *at,
+                }])
             }
         }
     }

@@ -254,6 +254,56 @@ async fn an_alert_runs_its_closed_loop_and_the_township_study_opens_identificati
     assert_eq!(h["status"]["code"], "IDENTIFYING", "{file}");
     assert_eq!(h["identification"]["sourceAlert"], alert.to_string());
 
+    // The procedure goes on from there, step by step, each by its role.
+    let verify = "mutation($i: VerificationInput!) { recordHomeVerification(input: $i) {
+      household { identification { stage { code } } } } }";
+    let team = |ids: Vec<Uuid>| json!({ "i": { "commandId": Uuid::now_v7(), "householdId": household, "verifierIds": ids, "findings": "两人入户核实" } });
+    let alone = app
+        .gql(Some(&grid), verify, team(vec![Uuid::now_v7()]))
+        .await;
+    assert_eq!(
+        error_code(&alone).as_deref(),
+        Some("RULE_VIOLATION"),
+        "{alone}"
+    );
+    let verified = app
+        .gql(
+            Some(&grid),
+            verify,
+            team(vec![Uuid::now_v7(), Uuid::now_v7()]),
+        )
+        .await;
+    assert_eq!(
+        verified["data"]["recordHomeVerification"]["household"]["identification"]["stage"]["code"],
+        "HOME_VERIFIED",
+        "{verified}"
+    );
+    let compare = app
+        .gql(
+            Some(&grid),
+            "mutation($i: DataComparisonInput!) { recordDataComparison(input: $i) { household { id } } }",
+            json!({ "i": { "commandId": Uuid::now_v7(), "householdId": household, "passed": true } }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&compare).as_deref(),
+        Some("FORBIDDEN"),
+        "the county compares data: {compare}"
+    );
+    let secretary = app.token(Role::VillageSecretary, VILLAGE).await;
+    let early = app
+        .gql(
+            Some(&secretary),
+            "mutation($i: ReasonInput!) { proposeRemoval(input: $i) { household { id } } }",
+            json!({ "i": { "commandId": Uuid::now_v7(), "householdId": household, "reason": "收入稳定" } }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&early).as_deref(),
+        Some("RULE_VIOLATION"),
+        "not monitored yet: {early}"
+    );
+
     // The queue shows it studied, then closing takes it off the open queue and the household.
     let vars = json!({ "r": TOWNSHIP });
     let queue = queue_until(&app, &township, vars.clone(), |q| {
@@ -556,4 +606,75 @@ async fn an_alert_past_its_first_round_deadline_is_overdue_in_the_queue_and_can_
         "ALREADY_ESCALATED"
     );
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn simultaneous_repeats_of_a_warning_become_one_alert() {
+    let app = setup().await;
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let household = register(&app, &grid, 3).await;
+    let raises = (0..4).map(|_| {
+        let vars =
+            json!({ "i": raise_input(Uuid::now_v7(), Some(household), "MEDICAL_OUT_OF_POCKET") });
+        let (app, grid) = (&app, &grid);
+        async move { app.gql(Some(grid), RAISE, vars).await }
+    });
+    let answers = futures_join_all(raises).await;
+    let new: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a["data"]["raiseAlert"]["linkedTo"].is_null())
+        .collect();
+    assert_eq!(new.len(), 1, "exactly one new alert: {answers:?}");
+    let alert = new[0]["data"]["raiseAlert"]["alert"]["id"].clone();
+    for a in &answers {
+        assert_eq!(a["data"]["raiseAlert"]["alert"]["id"], alert, "{a}");
+    }
+    let file = app
+        .gql(Some(&grid), HOUSEHOLD, json!({ "id": household }))
+        .await;
+    assert_eq!(
+        file["data"]["household"]["openAlertIds"],
+        json!([alert]),
+        "{file}"
+    );
+    let read = app
+        .gql(
+            Some(&grid),
+            "query($id: UUID!) { alert(id: $id) { duplicates } }",
+            json!({ "id": alert }),
+        )
+        .await;
+    assert_eq!(read["data"]["alert"]["duplicates"], 3, "{read}");
+    app.shutdown().await;
+}
+
+/// Runs futures concurrently on this task and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("every future finished"))
+        .collect()
 }

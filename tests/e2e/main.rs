@@ -5,4 +5,5 @@ mod support;
 
 mod alerts;
 mod ledgers;
+mod lifecycle;
 mod schema;

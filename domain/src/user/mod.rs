@@ -32,25 +32,94 @@ vocab! {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserCommand {
-    RegisterUser { actor: Actor, at: DateTime<Utc>, user_id: Uuid, name: String, role: Role, jurisdiction: RegionCode },
-    ChangeRole { actor: Actor, at: DateTime<Utc>, role: Role, jurisdiction: RegionCode, reason: String },
+    RegisterUser {
+        actor: Actor,
+        at: DateTime<Utc>,
+        user_id: Uuid,
+        name: String,
+        role: Role,
+        jurisdiction: RegionCode,
+    },
+    ChangeRole {
+        actor: Actor,
+        at: DateTime<Utc>,
+        role: Role,
+        jurisdiction: RegionCode,
+        reason: String,
+    },
     /// `target` is a household id (HOUSEHOLD) or a region code (VILLAGE, AREA).
-    AssignCadre { actor: Actor, at: DateTime<Utc>, scope: CadreScope, target: String, region: RegionCode },
-    UnassignCadre { actor: Actor, at: DateTime<Utc>, scope: CadreScope, target: String, region: RegionCode },
+    AssignCadre {
+        actor: Actor,
+        at: DateTime<Utc>,
+        scope: CadreScope,
+        target: String,
+        region: RegionCode,
+    },
+    UnassignCadre {
+        actor: Actor,
+        at: DateTime<Utc>,
+        scope: CadreScope,
+        target: String,
+        region: RegionCode,
+    },
     /// Lets a spot-checker see the households of one sample (masked).
-    GrantSample { actor: Actor, at: DateTime<Utc>, sample_id: Uuid, region: RegionCode, household_ids: Vec<Uuid> },
-    DeactivateUser { actor: Actor, at: DateTime<Utc>, reason: String },
+    GrantSample {
+        actor: Actor,
+        at: DateTime<Utc>,
+        sample_id: Uuid,
+        region: RegionCode,
+        household_ids: Vec<Uuid>,
+    },
+    DeactivateUser {
+        actor: Actor,
+        at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum UserEvent {
-    UserRegistered { user_id: Uuid, name: String, role: Role, jurisdiction: RegionCode, by: Uuid, at: DateTime<Utc> },
-    RoleChanged { role: Role, jurisdiction: RegionCode, reason: String, by: Uuid, at: DateTime<Utc> },
-    CadreAssigned { scope: CadreScope, target: String, region: RegionCode, by: Uuid, at: DateTime<Utc> },
-    CadreUnassigned { scope: CadreScope, target: String, by: Uuid, at: DateTime<Utc> },
-    SampleGranted { sample_id: Uuid, region: RegionCode, household_ids: Vec<Uuid>, by: Uuid, at: DateTime<Utc> },
-    UserDeactivated { reason: String, by: Uuid, at: DateTime<Utc> },
+    UserRegistered {
+        user_id: Uuid,
+        name: String,
+        role: Role,
+        jurisdiction: RegionCode,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    RoleChanged {
+        role: Role,
+        jurisdiction: RegionCode,
+        reason: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    CadreAssigned {
+        scope: CadreScope,
+        target: String,
+        region: RegionCode,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    CadreUnassigned {
+        scope: CadreScope,
+        target: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    SampleGranted {
+        sample_id: Uuid,
+        region: RegionCode,
+        household_ids: Vec<Uuid>,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    UserDeactivated {
+        reason: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
 }
 
 impl UserEvent {
@@ -141,11 +210,23 @@ impl Decider for User {
         use UserCommand as C;
         use UserEvent as E;
         match cmd {
-            C::RegisterUser { actor, at, user_id, name, role, jurisdiction } => {
+            C::RegisterUser {
+                actor,
+                at,
+                user_id,
+                name,
+                role,
+                jurisdiction,
+            } => {
                 if state.user_id.is_some() {
                     return Err(UserError::AlreadyRegistered);
                 }
-                authorise(actor, "register users", &[Role::CountyOfficer], jurisdiction)?;
+                authorise(
+                    actor,
+                    "register users",
+                    &[Role::CountyOfficer],
+                    jurisdiction,
+                )?;
                 if name.trim().is_empty() {
                     return Err(FieldError::required("name").into());
                 }
@@ -158,67 +239,153 @@ impl Decider for User {
                     at: *at,
                 }])
             }
-            C::ChangeRole { actor, at, role, jurisdiction, reason } => {
+            C::ChangeRole {
+                actor,
+                at,
+                role,
+                jurisdiction,
+                reason,
+            } => {
                 active(state)?;
                 authorise(actor, "change roles", &[Role::CountyOfficer], jurisdiction)?;
                 if let Some(current) = &state.jurisdiction {
                     authorise(actor, "change roles", &[Role::CountyOfficer], current)?;
                 }
-                Ok(vec![E::RoleChanged { role: *role, jurisdiction: jurisdiction.clone(), reason: reason.clone(), by: actor.user_id, at: *at }])
+                Ok(vec![E::RoleChanged {
+                    role: *role,
+                    jurisdiction: jurisdiction.clone(),
+                    reason: reason.clone(),
+                    by: actor.user_id,
+                    at: *at,
+                }])
             }
-            C::AssignCadre { actor, at, scope, target, region } => {
+            C::AssignCadre {
+                actor,
+                at,
+                scope,
+                target,
+                region,
+            } => {
                 active(state)?;
                 if state.role != Some(Role::Cadre) {
                     return Err(UserError::NotACadre);
                 }
-                authorise(actor, "assign cadres", &[Role::TownshipOfficer, Role::CountyOfficer], region)?;
+                authorise(
+                    actor,
+                    "assign cadres",
+                    &[Role::TownshipOfficer, Role::CountyOfficer],
+                    region,
+                )?;
                 if target.trim().is_empty() {
                     return Err(FieldError::required("target").into());
                 }
-                Ok(vec![E::CadreAssigned { scope: *scope, target: target.clone(), region: region.clone(), by: actor.user_id, at: *at }])
+                Ok(vec![E::CadreAssigned {
+                    scope: *scope,
+                    target: target.clone(),
+                    region: region.clone(),
+                    by: actor.user_id,
+                    at: *at,
+                }])
             }
-            C::UnassignCadre { actor, at, scope, target, region } => {
+            C::UnassignCadre {
+                actor,
+                at,
+                scope,
+                target,
+                region,
+            } => {
                 active(state)?;
-                authorise(actor, "unassign cadres", &[Role::TownshipOfficer, Role::CountyOfficer], region)?;
-                if !state.assignments.iter().any(|(s, t)| s == scope && t == target) {
+                authorise(
+                    actor,
+                    "unassign cadres",
+                    &[Role::TownshipOfficer, Role::CountyOfficer],
+                    region,
+                )?;
+                if !state
+                    .assignments
+                    .iter()
+                    .any(|(s, t)| s == scope && t == target)
+                {
                     return Err(UserError::NoSuchAssignment);
                 }
-                Ok(vec![E::CadreUnassigned { scope: *scope, target: target.clone(), by: actor.user_id, at: *at }])
+                Ok(vec![E::CadreUnassigned {
+                    scope: *scope,
+                    target: target.clone(),
+                    by: actor.user_id,
+                    at: *at,
+                }])
             }
-            C::GrantSample { actor, at, sample_id, region, household_ids } => {
+            C::GrantSample {
+                actor,
+                at,
+                sample_id,
+                region,
+                household_ids,
+            } => {
                 active(state)?;
                 if state.role != Some(Role::SpotChecker) {
                     return Err(UserError::NotASpotChecker);
                 }
-                authorise(actor, "grant spot-check samples", &[Role::CountyOfficer], region)?;
-                Ok(vec![E::SampleGranted { sample_id: *sample_id, region: region.clone(), household_ids: household_ids.clone(), by: actor.user_id, at: *at }])
+                authorise(
+                    actor,
+                    "grant spot-check samples",
+                    &[Role::CountyOfficer],
+                    region,
+                )?;
+                Ok(vec![E::SampleGranted {
+                    sample_id: *sample_id,
+                    region: region.clone(),
+                    household_ids: household_ids.clone(),
+                    by: actor.user_id,
+                    at: *at,
+                }])
             }
             C::DeactivateUser { actor, at, reason } => {
                 active(state)?;
                 if let Some(j) = &state.jurisdiction {
                     authorise(actor, "deactivate users", &[Role::CountyOfficer], j)?;
                 }
-                Ok(vec![E::UserDeactivated { reason: reason.clone(), by: actor.user_id, at: *at }])
+                Ok(vec![E::UserDeactivated {
+                    reason: reason.clone(),
+                    by: actor.user_id,
+                    at: *at,
+                }])
             }
         }
     }
 
     fn evolve(mut state: UserState, event: &UserEvent) -> UserState {
         match event {
-            UserEvent::UserRegistered { user_id, name, role, jurisdiction, .. } => {
+            UserEvent::UserRegistered {
+                user_id,
+                name,
+                role,
+                jurisdiction,
+                ..
+            } => {
                 state.user_id = Some(*user_id);
                 state.name = name.clone();
                 state.role = Some(*role);
                 state.jurisdiction = Some(jurisdiction.clone());
                 state.active = true;
             }
-            UserEvent::RoleChanged { role, jurisdiction, .. } => {
+            UserEvent::RoleChanged {
+                role, jurisdiction, ..
+            } => {
                 state.role = Some(*role);
                 state.jurisdiction = Some(jurisdiction.clone());
             }
-            UserEvent::CadreAssigned { scope, target, .. } => state.assignments.push((*scope, target.clone())),
-            UserEvent::CadreUnassigned { scope, target, .. } => state.assignments.retain(|(s, t)| !(s == scope && t == target)),
-            UserEvent::SampleGranted { sample_id, household_ids, .. } => state.samples.push((*sample_id, household_ids.clone())),
+            UserEvent::CadreAssigned { scope, target, .. } => {
+                state.assignments.push((*scope, target.clone()))
+            }
+            UserEvent::CadreUnassigned { scope, target, .. } => state
+                .assignments
+                .retain(|(s, t)| !(s == scope && t == target)),
+            UserEvent::SampleGranted {
+                sample_id,
+                household_ids,
+                ..
+            } => state.samples.push((*sample_id, household_ids.clone())),
             UserEvent::UserDeactivated { .. } => state.active = false,
         }
         state

@@ -5,7 +5,11 @@ use super::*;
 use crate::testing::given;
 
 fn county_officer() -> Actor {
-    Actor::new(Uuid::from_u128(1), Role::CountyOfficer, RegionCode::parse("370305").unwrap())
+    Actor::new(
+        Uuid::from_u128(1),
+        Role::CountyOfficer,
+        RegionCode::parse("370305").unwrap(),
+    )
 }
 
 fn at() -> DateTime<Utc> {
@@ -54,7 +58,11 @@ fn nobody_grants_a_jurisdiction_wider_than_their_own() {
 
 #[test]
 fn a_grid_worker_cannot_register_users() {
-    let grid = Actor::new(Uuid::from_u128(2), Role::GridWorker, RegionCode::parse("370305004201").unwrap());
+    let grid = Actor::new(
+        Uuid::from_u128(2),
+        Role::GridWorker,
+        RegionCode::parse("370305004201").unwrap(),
+    );
     let err = given::<User>(&[])
         .when(UserCommand::RegisterUser {
             actor: grid,
@@ -70,7 +78,11 @@ fn a_grid_worker_cannot_register_users() {
 
 #[test]
 fn only_cadres_are_assigned_and_only_spot_checkers_get_samples() {
-    let township = Actor::new(Uuid::from_u128(3), Role::TownshipOfficer, RegionCode::parse("370305004").unwrap());
+    let township = Actor::new(
+        Uuid::from_u128(3),
+        Role::TownshipOfficer,
+        RegionCode::parse("370305004").unwrap(),
+    );
     let err = given::<User>(&[registered(Role::GridWorker, "370305004201")])
         .when(UserCommand::AssignCadre {
             actor: township.clone(),
@@ -105,7 +117,11 @@ fn only_cadres_are_assigned_and_only_spot_checkers_get_samples() {
 
 #[test]
 fn a_deactivated_user_takes_no_more_changes() {
-    let deactivated = UserEvent::UserDeactivated { reason: "left".into(), by: Uuid::from_u128(1), at: at() };
+    let deactivated = UserEvent::UserDeactivated {
+        reason: "left".into(),
+        by: Uuid::from_u128(1),
+        at: at(),
+    };
     let err = given::<User>(&[registered(Role::Cadre, "370305004"), deactivated])
         .when(UserCommand::ChangeRole {
             actor: county_officer(),

@@ -550,7 +550,7 @@ async fn check_named_household(
     caller: &Caller,
     household_id: Uuid,
     village: &str,
-) -> Result<dixian_domain::household::HouseholdState, ApiError> {
+) -> Result<(), ApiError> {
     let loaded = exec::load::<HouseholdDecider>(
         &api.pool,
         &format!("household-{household_id}"),
@@ -571,7 +571,7 @@ async fn check_named_household(
             ),
         ));
     }
-    Ok(loaded.state)
+    Ok(())
 }
 
 #[derive(Default)]
@@ -635,19 +635,10 @@ impl AlertMutation {
             ));
         };
 
-        let household = check_named_household(api, caller, household_id, village.as_str()).await?;
+        check_named_household(api, caller, household_id, village.as_str()).await?;
         let lock = lock_household(&api.pool, household_id).await?;
-        let result = raise_about_household(
-            api,
-            caller,
-            &county,
-            &stream,
-            &meta,
-            &raise,
-            household_id,
-            household,
-        )
-        .await;
+        let result =
+            raise_about_household(api, caller, &county, &stream, &meta, &raise, household_id).await;
         // Releases the lock (a failure here only delays the release to the connection's reset).
         let _ = lock.rollback().await;
         Ok(result?)
@@ -932,7 +923,6 @@ async fn raise_about_household(
     meta: &CommandMeta,
     raise: &AlertCommand,
     household_id: Uuid,
-    household: dixian_domain::household::HouseholdState,
 ) -> Result<AlertPayload, ApiError> {
     let link_meta = CommandMeta::new(
         derived_command_id(meta.command_id, LINK_MASK),
@@ -986,9 +976,18 @@ async fn raise_about_household(
         ));
     }
 
+    // Read under the lock: every raise before this one has linked its alert by now.
+    let household = exec::load::<HouseholdDecider>(
+        &api.pool,
+        &format!("household-{household_id}"),
+        StreamRead::default(),
+    )
+    .await?
+    .state;
     let mut open = open_alerts(api, household_id, household.open_alerts.iter().copied()).await?;
-    // At most twice: an alert found open may close before the duplicate lands on it.
-    for _ in 0..2 {
+    // An alert found open may close before the duplicate lands on it (the queue can also lag
+    // behind a close): then the next candidate, until none is left and a new alert is raised.
+    loop {
         match dedup(&open, raise) {
             Dedup::LinkTo(existing) => {
                 let target = StreamRef::alert(existing, &alert_county(api, existing).await?)?;

@@ -38,7 +38,9 @@ impl Loader<String> for RegionNames {
         counties.dedup();
         let mut out = HashMap::new();
         for county in counties {
-            let tree = crate::region::tree(&self.0, county).await.map_err(Arc::new)?;
+            let tree = crate::region::tree(&self.0, county)
+                .await
+                .map_err(Arc::new)?;
             for code in codes.iter().filter(|c| c.starts_with(county)) {
                 if let Some(name) = tree.regions.get(code) {
                     out.insert(code.clone(), name.clone());
@@ -54,7 +56,11 @@ pub fn region_loader(api: ApiContext) -> DataLoader<RegionNames> {
 }
 
 fn coded_from<T: Vocab>(code: &str) -> Coded {
-    T::ALL.iter().find(|v| v.code() == code).map(Vocab::coded).unwrap_or_else(|| Coded::new(code, code))
+    T::ALL
+        .iter()
+        .find(|v| v.code() == code)
+        .map(Vocab::coded)
+        .unwrap_or_else(|| Coded::new(code, code))
 }
 
 /// One household in a list (from the case-state read model).
@@ -88,7 +94,10 @@ impl HouseholdSummary {
     /// The village's name (loaded in one batch for the whole page).
     async fn village_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let loader = ctx.data_unchecked::<DataLoader<RegionNames>>();
-        Ok(loader.load_one(self.village.clone()).await.map_err(|e| e.message())?)
+        Ok(loader
+            .load_one(self.village.clone())
+            .await
+            .map_err(|e| e.message())?)
     }
 }
 
@@ -103,7 +112,8 @@ fn summary(r: &sqlx::postgres::PgRow, today: NaiveDate) -> Result<HouseholdSumma
         village: r.try_get("village")?,
         grid: r.try_get("grid")?,
         head_name: r.try_get("head_name")?,
-        overdue: status == MonitoringStatus::Identifying.code() && next_deadline.is_some_and(|d| d < today),
+        overdue: status == MonitoringStatus::Identifying.code()
+            && next_deadline.is_some_and(|d| d < today),
         status: coded_from::<MonitoringStatus>(&status),
         episode: r.try_get("episode")?,
         category: category.as_deref().map(coded_from::<Category>),
@@ -164,24 +174,48 @@ impl ListQuery {
         let api = api(ctx).clone();
         let filter = filter.unwrap_or_default();
         let prefix = scope(&caller, filter.region.as_deref())?;
-        let status = filter.status.as_deref().map(|s| parse::<MonitoringStatus>("filter.status", s)).transpose()?;
-        let group = filter.focus_group.as_deref().map(|s| parse::<FocusGroup>("filter.focusGroup", s)).transpose()?;
-        let category = filter.category.as_deref().map(|s| parse::<Category>("filter.category", s)).transpose()?;
-        let risk = filter.risk_type.as_deref().map(|s| parse::<RiskType>("filter.riskType", s)).transpose()?;
+        let status = filter
+            .status
+            .as_deref()
+            .map(|s| parse::<MonitoringStatus>("filter.status", s))
+            .transpose()?;
+        let group = filter
+            .focus_group
+            .as_deref()
+            .map(|s| parse::<FocusGroup>("filter.focusGroup", s))
+            .transpose()?;
+        let category = filter
+            .category
+            .as_deref()
+            .map(|s| parse::<Category>("filter.category", s))
+            .transpose()?;
+        let risk = filter
+            .risk_type
+            .as_deref()
+            .map(|s| parse::<RiskType>("filter.riskType", s))
+            .transpose()?;
         let samples = if caller.role == Role::SpotChecker {
             Some(crate::spot_check::granted_households(&api, &caller).await?)
         } else {
             None
         };
         let today = china_date(Utc::now());
-        query(after, None, first, None, |after: Option<String>, _before: Option<String>, first, _last| async move {
-            let limit = first.unwrap_or(20).min(MAX_PAGE);
-            let after_id = match after {
-                Some(a) => Some(Uuid::parse_str(&a).map_err(|_| ApiError::bad_input("after", "not a cursor of this list"))?),
-                None => None,
-            };
-            let rows = sqlx::query(
-                "select * from casework.household_case
+        query(
+            after,
+            None,
+            first,
+            None,
+            |after: Option<String>, _before: Option<String>, first, _last| async move {
+                let limit = first.unwrap_or(20).min(MAX_PAGE);
+                let after_id =
+                    match after {
+                        Some(a) => Some(Uuid::parse_str(&a).map_err(|_| {
+                            ApiError::bad_input("after", "not a cursor of this list")
+                        })?),
+                        None => None,
+                    };
+                let rows = sqlx::query(
+                    "select * from casework.household_case
                   where village like $1 || '%'
                     and ($2::text is null or status = $2)
                     and ($3::text is null or $3 = any(focus_groups))
@@ -192,34 +226,39 @@ impl ListQuery {
                     and ($9::uuid is null or household_id > $9)
                   order by household_id
                   limit $10",
-            )
-            .bind(&prefix)
-            .bind(status.map(|s| s.code()))
-            .bind(group.map(|s| s.code()))
-            .bind(category.map(|s| s.code()))
-            .bind(risk.map(|s| s.code()))
-            .bind(filter.overdue)
-            .bind(today)
-            .bind(samples.as_deref())
-            .bind(after_id)
-            .bind(limit as i64 + 1)
-            .fetch_all(&api.pool)
-            .await
-            .map_err(ApiError::from)?;
-            let has_next = rows.len() > limit;
-            let mut connection = Connection::new(false, has_next);
-            for r in rows.iter().take(limit) {
-                let s = summary(r, today).map_err(ApiError::from)?;
-                connection.edges.push(Edge::new(s.id.to_string(), s));
-            }
-            Ok::<_, async_graphql::Error>(connection)
-        })
+                )
+                .bind(&prefix)
+                .bind(status.map(|s| s.code()))
+                .bind(group.map(|s| s.code()))
+                .bind(category.map(|s| s.code()))
+                .bind(risk.map(|s| s.code()))
+                .bind(filter.overdue)
+                .bind(today)
+                .bind(samples.as_deref())
+                .bind(after_id)
+                .bind(limit as i64 + 1)
+                .fetch_all(&api.pool)
+                .await
+                .map_err(ApiError::from)?;
+                let has_next = rows.len() > limit;
+                let mut connection = Connection::new(false, has_next);
+                for r in rows.iter().take(limit) {
+                    let s = summary(r, today).map_err(ApiError::from)?;
+                    connection.edges.push(Edge::new(s.id.to_string(), s));
+                }
+                Ok::<_, async_graphql::Error>(connection)
+            },
+        )
         .await
     }
 
     /// 台账 — the village ledger of the three focus groups: every tagged household with its
     /// status and last visit.
-    async fn village_ledger(&self, ctx: &Context<'_>, village: String) -> async_graphql::Result<Vec<LedgerEntry>> {
+    async fn village_ledger(
+        &self,
+        ctx: &Context<'_>,
+        village: String,
+    ) -> async_graphql::Result<Vec<LedgerEntry>> {
         let caller = caller(ctx)?;
         crate::region::parse_region("village", &village)?;
         caller.require_covers(&village)?;
@@ -252,17 +291,24 @@ impl ListQuery {
 
     /// Every event of a stream (`household-<id>`, `alert-<id>`, `user-<id>`, …) with actor,
     /// role, both times, position and hash — for auditors and the county bureau.
-    async fn audit_trail(&self, ctx: &Context<'_>, stream_id: String) -> async_graphql::Result<Vec<AuditEntry>> {
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        stream_id: String,
+    ) -> async_graphql::Result<Vec<AuditEntry>> {
         let caller = caller(ctx)?;
         caller.require_role(&[Role::Auditor, Role::CountyOfficer], "read audit trails")?;
         let api = api(ctx);
         let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
-        let events = read::read_stream(&mut conn, &stream_id, StreamRead::default()).await.map_err(ApiError::from)?;
+        let events = read::read_stream(&mut conn, &stream_id, StreamRead::default())
+            .await
+            .map_err(ApiError::from)?;
         let Some(first) = events.first() else {
             return Err(ApiError::NotFound(format!("no stream {stream_id}")).into());
         };
         if let Some(id) = stream_id.strip_prefix("household-") {
-            let id = Uuid::parse_str(id).map_err(|_| ApiError::bad_input("streamId", "not a household id"))?;
+            let id = Uuid::parse_str(id)
+                .map_err(|_| ApiError::bad_input("streamId", "not a household id"))?;
             crate::household::read_household(api, caller, id, StreamRead::default()).await?;
         } else if !caller.covers(&first.county_code) {
             return Err(ApiError::NotFound(format!("no stream {stream_id}")).into());
@@ -300,7 +346,10 @@ impl ListQuery {
         household_id: Option<Uuid>,
     ) -> async_graphql::Result<Verification> {
         let caller = caller(ctx)?;
-        caller.require_role(&[Role::Auditor, Role::CountyOfficer, Role::TownshipOfficer], "verify integrity")?;
+        caller.require_role(
+            &[Role::Auditor, Role::CountyOfficer, Role::TownshipOfficer],
+            "verify integrity",
+        )?;
         let api = api(ctx);
         let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
         let report = match (ledger, household_id) {
@@ -312,7 +361,11 @@ impl ListQuery {
                 crate::household::read_household(api, caller, h, StreamRead::default()).await?;
                 verify::verify_stream(&mut conn, &format!("household-{h}")).await
             }
-            _ => return Err(ApiError::bad_input("ledger", "give either ledger or householdId").into()),
+            _ => {
+                return Err(
+                    ApiError::bad_input("ledger", "give either ledger or householdId").into(),
+                );
+            }
         }
         .map_err(ApiError::from)?;
         Ok(report.into())

@@ -37,7 +37,8 @@ pub async fn ensure_shandong_defaults(api: &ApiContext) -> Result<bool, ApiError
         fingerprint: dixian_store::hash::sha256(b"dixian-shandong-defaults-v1"),
         correlation_id: None,
     };
-    let request = exec::append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)?;
+    let request =
+        exec::append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)?;
     match api.store.append(request).await {
         Ok(a) => Ok(!a.duplicate),
         // Another process installed them at the same moment.
@@ -82,7 +83,12 @@ pub struct PolicyQuery;
 #[Object]
 impl PolicyQuery {
     /// The rules and monitoring line of a province in force on a date (default today).
-    async fn policy(&self, ctx: &Context<'_>, province: String, date: Option<NaiveDate>) -> async_graphql::Result<PolicyView> {
+    async fn policy(
+        &self,
+        ctx: &Context<'_>,
+        province: String,
+        date: Option<NaiveDate>,
+    ) -> async_graphql::Result<PolicyView> {
         caller(ctx)?;
         region("province", &province)?;
         let book = exec::policy_book(&api(ctx).pool, &province).await?;
@@ -112,7 +118,11 @@ pub struct PolicyMutation;
 impl PolicyMutation {
     /// 监测线 — set a province's monitoring line from an effective date (county bureau with a
     /// jurisdiction in that province).
-    async fn set_monitoring_line(&self, ctx: &Context<'_>, input: SetMonitoringLineInput) -> async_graphql::Result<Position> {
+    async fn set_monitoring_line(
+        &self,
+        ctx: &Context<'_>,
+        input: SetMonitoringLineInput,
+    ) -> async_graphql::Result<Position> {
         let caller = caller(ctx)?;
         let province = region("province", &input.province)?;
         let stream = StreamRef::policy(province.as_str())?;

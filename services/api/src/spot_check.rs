@@ -30,14 +30,22 @@ use crate::household::domain_actor;
 use crate::schema::{ApiContext, api, caller};
 
 /// Whether the household is in a sample granted to this spot-checker.
-pub async fn in_granted_sample(api: &ApiContext, caller: &Caller, household: Uuid) -> Result<bool, ApiError> {
+pub async fn in_granted_sample(
+    api: &ApiContext,
+    caller: &Caller,
+    household: Uuid,
+) -> Result<bool, ApiError> {
     Ok(granted_households(api, caller).await?.contains(&household))
 }
 
 /// Every household granted to a spot-checker (from their user stream).
 pub async fn granted_households(api: &ApiContext, caller: &Caller) -> Result<Vec<Uuid>, ApiError> {
     let state = crate::user::load_user(api, caller.user_id).await?;
-    Ok(state.samples.iter().flat_map(|(_, ids)| ids.iter().copied()).collect())
+    Ok(state
+        .samples
+        .iter()
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect())
 }
 
 /// One sampled household.
@@ -66,10 +74,17 @@ fn sample_key(seed: &str, id: Uuid) -> [u8; 32] {
 
 /// The sample of `size` households of the population (village, category, id); see the module
 /// documentation for the algorithm.
-pub fn draw(population: &[(String, String, Uuid)], size: usize, seed: &str) -> Vec<SampledHousehold> {
+pub fn draw(
+    population: &[(String, String, Uuid)],
+    size: usize,
+    seed: &str,
+) -> Vec<SampledHousehold> {
     let mut strata: BTreeMap<(String, String), Vec<([u8; 32], Uuid)>> = BTreeMap::new();
     for (village, category, id) in population {
-        strata.entry((village.clone(), category.clone())).or_default().push((sample_key(seed, *id), *id));
+        strata
+            .entry((village.clone(), category.clone()))
+            .or_default()
+            .push((sample_key(seed, *id), *id));
     }
     for members in strata.values_mut() {
         members.sort();
@@ -108,7 +123,12 @@ pub fn draw(population: &[(String, String, Uuid)], size: usize, seed: &str) -> V
     let mut out = Vec::new();
     for (k, members) in &strata {
         for (key, id) in members.iter().take(alloc[k]) {
-            out.push(SampledHousehold { household_id: *id, village: k.0.clone(), category: k.1.clone(), key: hex_key(key) });
+            out.push(SampledHousehold {
+                household_id: *id,
+                village: k.0.clone(),
+                category: k.1.clone(),
+                key: hex_key(key),
+            });
         }
     }
     out
@@ -118,7 +138,10 @@ fn hex_key(k: &[u8; 32]) -> String {
     k.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn population(api: &ApiContext, region: &str) -> Result<Vec<(String, String, Uuid)>, ApiError> {
+async fn population(
+    api: &ApiContext,
+    region: &str,
+) -> Result<Vec<(String, String, Uuid)>, ApiError> {
     let rows = sqlx::query(
         "select village, coalesce(category, 'NONE') as category, household_id
            from casework.household_case where village like $1 || '%' order by household_id",
@@ -127,7 +150,13 @@ async fn population(api: &ApiContext, region: &str) -> Result<Vec<(String, Strin
     .fetch_all(&api.pool)
     .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("village")?, r.try_get("category")?, r.try_get("household_id")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("village")?,
+                r.try_get("category")?,
+                r.try_get("household_id")?,
+            ))
+        })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ApiError::from)
 }
@@ -148,9 +177,18 @@ pub struct SpotCheckQuery;
 #[Object]
 impl SpotCheckQuery {
     /// A reproducible stratified sample (by village and category) of a region's households.
-    async fn spot_check_sample(&self, ctx: &Context<'_>, region: String, size: i32, seed: String) -> async_graphql::Result<Sample> {
+    async fn spot_check_sample(
+        &self,
+        ctx: &Context<'_>,
+        region: String,
+        size: i32,
+        seed: String,
+    ) -> async_graphql::Result<Sample> {
         let caller = caller(ctx)?;
-        caller.require_role(&[Role::CountyOfficer, Role::Auditor, Role::SpotChecker], "draw spot-check samples")?;
+        caller.require_role(
+            &[Role::CountyOfficer, Role::Auditor, Role::SpotChecker],
+            "draw spot-check samples",
+        )?;
         if caller.role != Role::SpotChecker {
             caller.require_covers(&region)?;
         }
@@ -168,10 +206,19 @@ impl SpotCheckQuery {
                 seed,
                 size,
                 population: pop.len() as i32,
-                households: households.into_iter().filter(|h| granted.contains(&h.household_id)).collect(),
+                households: households
+                    .into_iter()
+                    .filter(|h| granted.contains(&h.household_id))
+                    .collect(),
             });
         }
-        Ok(Sample { region, seed, size, population: pop.len() as i32, households })
+        Ok(Sample {
+            region,
+            seed,
+            size,
+            population: pop.len() as i32,
+            households,
+        })
     }
 }
 
@@ -182,7 +229,11 @@ pub struct SpotCheckMutation;
 impl SpotCheckMutation {
     /// Draw a sample and grant it to a spot-checker (county bureau): they then see exactly
     /// those households, masked.
-    async fn grant_sample(&self, ctx: &Context<'_>, input: GrantSampleInput) -> async_graphql::Result<Sample> {
+    async fn grant_sample(
+        &self,
+        ctx: &Context<'_>,
+        input: GrantSampleInput,
+    ) -> async_graphql::Result<Sample> {
         let caller = caller(ctx)?;
         caller.require_role(&[Role::CountyOfficer], "grant spot-check samples")?;
         let region = crate::region::parse_region("region", &input.region)?;
@@ -195,9 +246,10 @@ impl SpotCheckMutation {
         let households = draw(&pop, input.size as usize, &input.seed);
         let ids: Vec<Uuid> = households.iter().map(|h| h.household_id).collect();
         let mut conn = api.pool.acquire().await?;
-        let (ledger, _) = dixian_store::read::stream_version(&mut conn, &format!("user-{}", input.user_id))
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no user {}", input.user_id)))?;
+        let (ledger, _) =
+            dixian_store::read::stream_version(&mut conn, &format!("user-{}", input.user_id))
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no user {}", input.user_id)))?;
         drop(conn);
         let stream = exec::StreamRef {
             id: format!("user-{}", input.user_id),
@@ -209,10 +261,22 @@ impl SpotCheckMutation {
         let at = Utc::now();
         let sample_id = input.command_id;
         exec::execute::<User, _>(api, caller, &stream, &meta, |_| {
-            Ok(UserCommand::GrantSample { actor: actor.clone(), at, sample_id, region: region.clone(), household_ids: ids.clone() })
+            Ok(UserCommand::GrantSample {
+                actor: actor.clone(),
+                at,
+                sample_id,
+                region: region.clone(),
+                household_ids: ids.clone(),
+            })
         })
         .await?;
-        Ok(Sample { region: input.region, seed: input.seed, size: input.size, population: pop.len() as i32, households })
+        Ok(Sample {
+            region: input.region,
+            seed: input.seed,
+            size: input.size,
+            population: pop.len() as i32,
+            households,
+        })
     }
 }
 
@@ -224,7 +288,11 @@ mod tests {
         (0..200u128)
             .map(|i| {
                 let village = format!("370305004{:03}", 201 + (i % 4));
-                let category = if (i / 4) % 10 == 0 { "MARGINAL" } else { "NONE" };
+                let category = if (i / 4) % 10 == 0 {
+                    "MARGINAL"
+                } else {
+                    "NONE"
+                };
                 (village, category.to_owned(), Uuid::from_u128(i + 1))
             })
             .collect()
@@ -234,8 +302,20 @@ mod tests {
     fn the_same_seed_draws_the_same_sample_and_another_seed_another() {
         let a = draw(&pop(), 20, "2026-11");
         assert_eq!(a.len(), 20);
-        assert_eq!(a.iter().map(|h| h.household_id).collect::<Vec<_>>(), draw(&pop(), 20, "2026-11").iter().map(|h| h.household_id).collect::<Vec<_>>());
-        assert_ne!(a.iter().map(|h| h.household_id).collect::<Vec<_>>(), draw(&pop(), 20, "2026-12").iter().map(|h| h.household_id).collect::<Vec<_>>());
+        assert_eq!(
+            a.iter().map(|h| h.household_id).collect::<Vec<_>>(),
+            draw(&pop(), 20, "2026-11")
+                .iter()
+                .map(|h| h.household_id)
+                .collect::<Vec<_>>()
+        );
+        assert_ne!(
+            a.iter().map(|h| h.household_id).collect::<Vec<_>>(),
+            draw(&pop(), 20, "2026-12")
+                .iter()
+                .map(|h| h.household_id)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -243,7 +323,11 @@ mod tests {
         let s = draw(&pop(), 12, "x");
         for v in 201..205 {
             let village = format!("370305004{v:03}");
-            assert!(s.iter().any(|h| h.village == village && h.category == "MARGINAL"), "{village}");
+            assert!(
+                s.iter()
+                    .any(|h| h.village == village && h.category == "MARGINAL"),
+                "{village}"
+            );
         }
         assert_eq!(s.len(), 12);
     }
@@ -251,7 +335,8 @@ mod tests {
     #[test]
     fn the_key_is_the_documented_sha256() {
         let k = sample_key("s", Uuid::from_u128(1));
-        let expect: [u8; 32] = Sha256::digest(b"dixian-sample-v1|s|00000000-0000-0000-0000-000000000001").into();
+        let expect: [u8; 32] =
+            Sha256::digest(b"dixian-sample-v1|s|00000000-0000-0000-0000-000000000001").into();
         assert_eq!(k, expect);
     }
 }

@@ -4,8 +4,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::cell::{self, CellResult, Target, Timing};
-use crate::probe::Batches;
+use crate::cell::{self, CellResult, Ctx, Target};
 use crate::raw;
 use crate::report::{Row, Table, Verdict, ms, rate, ratio};
 use crate::setup::BenchDb;
@@ -46,11 +45,10 @@ pub struct Triple {
 /// Runs one section (`events` per command) over every client count.
 pub async fn section(
     db: &BenchDb,
+    ctx: &Ctx<'_>,
     events: usize,
     clients: &[usize],
     variants: &[Variant],
-    timing: Timing,
-    probe: &Batches,
 ) -> Result<Vec<Triple>> {
     let direct = db.direct_store();
     let grouped = db.group_commit_store();
@@ -71,7 +69,7 @@ pub async fn section(
                 Variant::On => (Target::Store(&grouped), &mut triple.on, "group commit"),
             };
             let track_rss = v == Variant::On && c == TARGET_CLIENTS;
-            let cell = cell::run(target, c, events, timing, probe, track_rss)
+            let cell = cell::run(ctx, target, c, events, track_rss)
                 .await
                 .with_context(|| format!("{what} cell, {c} clients"))?;
             *slot = Some(cell);
@@ -143,6 +141,11 @@ pub fn table(title: &str, triples: &[Triple]) -> Table {
             batches.push(format!("{:.1} at {}", b, tr.clients));
         }
     }
+    t.notes.push(cell::quiet_note(triples.iter().flat_map(|tr| {
+        [("raw", &tr.raw), ("off", &tr.off), ("on", &tr.on)]
+            .into_iter()
+            .filter_map(move |(v, c)| c.as_ref().map(|c| (format!("{v}@{}", tr.clients), c)))
+    })));
     if !batches.is_empty() {
         t.notes.push(format!(
             "Mean commands per group-commit transaction (clients): {}.",

@@ -9,10 +9,10 @@ use dixian_store::{AppendError, EventStore, ExpectedVersion};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::noise;
 use crate::payload;
 use crate::probe::Batches;
 use crate::raw::{self, RawStream};
-use crate::noise;
 use crate::stats::{self, Latencies};
 
 /// Streams each client rotates through: commands of one client never conflict with another's.
@@ -125,7 +125,10 @@ pub async fn run(
         if quiet {
             break;
         }
-        eprintln!("    disturbed (foreign CPU {:.0} % of a core), again", 100.0 * best.as_ref().map_or(0.0, |b| b.foreign_cores));
+        eprintln!(
+            "    disturbed (foreign CPU {:.0} % of a core), again",
+            100.0 * best.as_ref().map_or(0.0, |b| b.foreign_cores)
+        );
     }
     Ok(best.expect("at least one attempt"))
 }
@@ -145,7 +148,7 @@ async fn run_once(
         Target::Raw(options) => {
             let pool = PgPoolOptions::new()
                 .max_connections(clients as u32)
-                .connect_with(options.clone())
+                .connect_with((*options).clone())
                 .await?;
             for _ in 0..clients {
                 raw_conns.push(pool.acquire().await?);
@@ -172,7 +175,7 @@ async fn run_once(
     let mut tasks = Vec::with_capacity(clients);
     for _ in 0..clients {
         tasks.push(match target {
-            Target::Store(store) => tokio::spawn(store_client(store.clone(), events, window)),
+            Target::Store(store) => tokio::spawn(store_client((*store).clone(), events, window)),
             Target::Raw(_) => {
                 let conn = raw_conns.pop().expect("one connection per client");
                 tokio::spawn(raw_client(conn, events, window))
@@ -223,7 +226,11 @@ async fn run_once(
 
 /// A client of the store: each command appends to one of its own streams with the exact
 /// version it last saw, like a real command that read its stream first.
-async fn store_client(store: EventStore, events: usize, window: (Instant, Instant)) -> ClientOutcome {
+async fn store_client(
+    store: EventStore,
+    events: usize,
+    window: (Instant, Instant),
+) -> ClientOutcome {
     let mut out = ClientOutcome::default();
     let mut streams: Vec<(String, i64)> = (0..STREAMS_PER_CLIENT)
         .map(|_| (payload::new_stream(), 0))
@@ -276,4 +283,39 @@ async fn raw_client(
         }
     }
     out
+}
+
+/// A table note on how quiet the machine was during the given cells (label, cell).
+pub fn quiet_note<'c>(cells: impl IntoIterator<Item = (String, &'c CellResult)>) -> String {
+    let mut max = 0.0_f64;
+    let mut disturbed = Vec::new();
+    let mut retried = 0;
+    for (label, c) in cells {
+        max = max.max(c.foreign_cores);
+        if c.attempts > 1 {
+            retried += 1;
+        }
+        if c.foreign_cores > noise::LIMIT {
+            disturbed.push(format!("{label} ({:.0} %)", 100.0 * c.foreign_cores));
+        }
+    }
+    let mut note = format!(
+        "Other processes used at most {:.0} % of a core during a measured window",
+        100.0 * max
+    );
+    if retried > 0 {
+        note.push_str(&format!(
+            "; {retried} cell(s) were re-run after a disturbed attempt"
+        ));
+    }
+    if disturbed.is_empty() {
+        note.push('.');
+    } else {
+        note.push_str(&format!(
+            "; still above {:.0} % after retries: {}.",
+            100.0 * noise::LIMIT,
+            disturbed.join(", ")
+        ));
+    }
+    note
 }

@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 
-use crate::cell::{self, CellResult, Target, Timing};
-use crate::probe::Batches;
+use crate::cell::{self, CellResult, Ctx, Target};
 use crate::report::{Row, Table, Verdict, ms, rate, ratio};
 use crate::setup::BenchDb;
 
@@ -20,14 +19,14 @@ pub struct Point {
     pub cells: Vec<CellResult>,
 }
 
-pub async fn measure(db: &BenchDb, timing: Timing, probe: &Batches) -> Result<Point> {
+pub async fn measure(db: &BenchDb, ctx: &Ctx<'_>) -> Result<Point> {
     let stored = db.ledger_len().await?;
     let store = db.group_commit_store();
     let mut cells = Vec::new();
     for c in CLIENTS {
         eprintln!("  growth: {c} clients with {stored} events stored");
         db.checkpoint().await?;
-        cells.push(cell::run(Target::Store(&store), c, 1, timing, probe, false).await?);
+        cells.push(cell::run(ctx, Target::Store(&store), c, 1, false).await?);
     }
     store.shutdown(std::time::Duration::from_secs(10)).await;
     Ok(Point { stored, cells })
@@ -60,14 +59,21 @@ pub fn table(empty: &Point, full: &Point) -> Table {
             ratio: format!("{} · {}", ratio(r50), ratio(r99)),
             target: format!("≤ {TARGET}× · ≤ {TARGET}×"),
             verdict: Some(Verdict::of(r50 <= TARGET && r99 <= TARGET)),
-            ..row(
-                format!("**{} events stored**", rate(full.stored as f64)),
-                f,
-            )
+            ..row(format!("**{} events stored**", rate(full.stored as f64)), f)
         });
     }
-    t.notes.push(
-        "Dossier latency with 10M events: pending the GraphQL dossier (issue 4).".into(),
-    );
+    t.notes.push(cell::quiet_note(
+        empty
+            .cells
+            .iter()
+            .map(|c| (format!("empty@{}", c.clients), c))
+            .chain(
+                full.cells
+                    .iter()
+                    .map(|c| (format!("full@{}", c.clients), c)),
+            ),
+    ));
+    t.notes
+        .push("Dossier latency with 10M events: pending the GraphQL dossier (issue 4).".into());
     t
 }

@@ -15,6 +15,7 @@ mod appends;
 mod cell;
 mod growth;
 mod load;
+mod noise;
 mod payload;
 mod probe;
 mod raw;
@@ -86,6 +87,9 @@ struct Args {
     /// Append variants to run: raw (the ceiling), off, on (group commit).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "raw,off,on")]
     variants: Vec<appends::Variant>,
+    /// Extra attempts of a cell disturbed by other processes' CPU use [default: 2, quick 0].
+    #[arg(long)]
+    retries: Option<u32>,
     /// Sections to run [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     sections: Vec<Section>,
@@ -122,7 +126,12 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let probe = probe::install();
     let started = Instant::now();
-    let db = BenchDb::create(&args.database_url, args.connections, args.explain_slower_than_ms).await?;
+    let db = BenchDb::create(
+        &args.database_url,
+        args.connections,
+        args.explain_slower_than_ms,
+    )
+    .await?;
     eprintln!("bench database {}", db.name);
     let result = run(&args, &db, &probe).await;
     db.finish(args.keep).await?;
@@ -136,12 +145,17 @@ async fn main() -> Result<()> {
 }
 
 async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Table>> {
-    let timing = args.timing();
+    let ctx = cell::Ctx {
+        timing: args.timing(),
+        probe,
+        database: &db.name,
+        retries: args.retries.unwrap_or(if args.quick { 0 } else { 2 }),
+    };
     let mut tables = Vec::new();
 
     let empty = if args.runs(Section::Growth) {
         eprintln!("growth baseline (empty log)");
-        Some(growth::measure(db, timing, probe).await?)
+        Some(growth::measure(db, &ctx).await?)
     } else {
         None
     };
@@ -154,7 +168,7 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
             (10, "2. Append, 10 events per command, one ledger"),
         ] {
             eprintln!("appends: {events}-event commands");
-            let triples = appends::section(db, events, &args.clients, &args.variants, timing, probe).await?;
+            let triples = appends::section(db, &ctx, events, &args.clients, &args.variants).await?;
             peak = triples
                 .iter()
                 .filter_map(|t| t.on.as_ref().and_then(|c| c.peak_rss_mib))
@@ -168,7 +182,9 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
         eprintln!("loading the ledger");
         let loaded = load::fill(db, args.events(), args.load_command_events).await?;
         let mut load_table = Table::new("Ledger load (through the store, group commit on)");
-        load_table.rows.push(load_row(&loaded, args.load_command_events));
+        load_table
+            .rows
+            .push(load_row(&loaded, args.load_command_events));
         tables.push(load_table);
         if args.runs(Section::Rebuild) {
             tables.push(rebuild::table(&rebuild::measure(db).await?));
@@ -187,7 +203,7 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
             tables.push(t);
         }
         eprintln!("growth (full log)");
-        let full = growth::measure(db, timing, probe).await?;
+        let full = growth::measure(db, &ctx).await?;
         tables.push(growth::table(&empty, &full));
     }
     Ok(tables)

@@ -61,8 +61,8 @@ fn ours(database: &str) -> HashMap<u32, u64> {
         };
         let mine = pid == me || {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .unwrap_or_default();
+            let cmdline =
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             // Client backends name their database and client address ("… db 127.0.0.1(port)");
             // auxiliary processes (WAL writer, checkpointer, …) name neither.
             comm.trim() == "postgres" && (cmdline.contains(database) || !cmdline.contains('('))

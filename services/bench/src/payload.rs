@@ -96,6 +96,10 @@ mod tests {
         serde_json::from_str::<serde_json::Value>(&d).unwrap();
         serde_json::from_str::<serde_json::Value>(&m).unwrap();
         assert!((440..=540).contains(&d.len()), "data is {} bytes", d.len());
-        assert!((120..=180).contains(&m.len()), "metadata is {} bytes", m.len());
+        assert!(
+            (120..=180).contains(&m.len()),
+            "metadata is {} bytes",
+            m.len()
+        );
     }
 }

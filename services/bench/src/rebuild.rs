@@ -55,7 +55,10 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
     let events = db.ledger_len().await?;
     eprintln!("  rebuild: COPY, replay of stream_index, COPY over {events} events");
     let (rows, bytes, first) = copy_out(db).await?;
-    ensure!(rows == events, "COPY returned {rows} rows, the ledger has {events}");
+    ensure!(
+        rows == events,
+        "COPY returned {rows} rows, the ledger has {events}"
+    );
     let started = Instant::now();
     let (_, replayed) = replay_into(&db.service, &StreamIndex, SCHEMA).await?;
     let rebuild_s = started.elapsed().as_secs_f64();
@@ -66,7 +69,10 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
     )))
     .fetch_one(&db.admin)
     .await?;
-    ensure!(counted == events, "the rebuilt projection counted {counted} events of {events}");
+    ensure!(
+        counted == events,
+        "the rebuilt projection counted {counted} events of {events}"
+    );
     let streams: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from {SCHEMA}.stream_summary"
     )))

@@ -28,7 +28,11 @@ impl BenchDb {
     /// Creates `dixian_bench_<time>_<pid>`, migrates it and opens the ledger. With
     /// `explain_ms`, service connections log the plan of every statement slower than that to
     /// the server log (auto_explain), for profiling.
-    pub async fn create(url: &str, service_connections: u32, explain_ms: Option<u32>) -> Result<Self> {
+    pub async fn create(
+        url: &str,
+        service_connections: u32,
+        explain_ms: Option<u32>,
+    ) -> Result<Self> {
         let server = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid URL")?;
         let name = format!(
             "dixian_bench_{}_{}",
@@ -44,8 +48,14 @@ impl BenchDb {
         conn.close().await?;
 
         let options = server.clone().database(&name);
-        match Self::prepare(name.clone(), server.clone(), options, service_connections, explain_ms)
-            .await
+        match Self::prepare(
+            name.clone(),
+            server.clone(),
+            options,
+            service_connections,
+            explain_ms,
+        )
+        .await
         {
             Ok(bench) => Ok(bench),
             Err(e) => {
@@ -160,7 +170,9 @@ async fn explaining_pool(options: PgConnectOptions, max: u32, ms: u32) -> Result
         .after_connect(move |conn, _meta| {
             let setup = setup.clone();
             Box::pin(async move {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(conn).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(setup))
+                    .execute(conn)
+                    .await?;
                 Ok(())
             })
         })

@@ -131,13 +131,23 @@ impl Config {
     /// into the data directory (mode 0600) so tokens issued by `dixian token` stay valid and
     /// sealed personal data stays readable across restarts.
     pub fn ensure_secrets(&mut self) -> anyhow::Result<()> {
-        self.jwt_secret = secret(&self.data_dir, "DIXIAN_JWT_SECRET", &self.jwt_secret, "jwt-secret")?;
+        self.jwt_secret = secret(
+            &self.data_dir,
+            "DIXIAN_JWT_SECRET",
+            &self.jwt_secret,
+            "jwt-secret",
+        )?;
         self.pii_key = secret(&self.data_dir, "DIXIAN_PII_KEY", &self.pii_key, "pii-key")?;
         Ok(())
     }
 }
 
-fn secret(data_dir: &std::path::Path, var: &str, configured: &str, file: &str) -> anyhow::Result<String> {
+fn secret(
+    data_dir: &std::path::Path,
+    var: &str,
+    configured: &str,
+    file: &str,
+) -> anyhow::Result<String> {
     if !configured.is_empty() {
         if configured.len() < 16 {
             bail!("{var} needs at least 16 characters");
@@ -151,7 +161,11 @@ fn secret(data_dir: &std::path::Path, var: &str, configured: &str, file: &str) -
             return Ok(s.trim().to_owned());
         }
     }
-    let value = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let value = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     std::fs::write(&path, &value).with_context(|| format!("cannot write {}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;

@@ -133,7 +133,9 @@ impl Services {
         };
         dixian_api::policy::ensure_shandong_defaults(&api)
             .await
-            .map_err(|e| anyhow::anyhow!("installing the Shandong policy defaults: {}", e.message()))?;
+            .map_err(|e| {
+                anyhow::anyhow!("installing the Shandong policy defaults: {}", e.message())
+            })?;
         let schema = dixian_api::build_schema(
             api.clone(),
             Limits {
@@ -154,7 +156,10 @@ impl Services {
     }
 
     /// The caller of a request: a valid token whose claims the user's stream still confirms.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<dixian_api::Caller, dixian_api::ApiError> {
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+    ) -> Result<dixian_api::Caller, dixian_api::ApiError> {
         let claimed = self.auth.from_header(header)?;
         dixian_api::user::confirm_caller(&self.api, claimed).await
     }

@@ -235,23 +235,43 @@ async fn maintenance(
         Command::Token { user, hours } => {
             let services = Services::start(&db, &config).await?;
             let result = async {
-                let state = dixian_api::user::load_user(&services.api, user).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-                let (Some(role), Some(jurisdiction)) = (state.role, state.jurisdiction.clone()) else {
+                let state = dixian_api::user::load_user(&services.api, user)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                let (Some(role), Some(jurisdiction)) = (state.role, state.jurisdiction.clone())
+                else {
                     bail!("no user {user}; register one with `dixian user-add`");
                 };
                 if !state.active {
                     bail!("user {user} is deactivated");
                 }
-                println!("{}", issue(&services, Caller { user_id: user, role, jurisdiction }, hours)?);
+                println!(
+                    "{}",
+                    issue(
+                        &services,
+                        Caller {
+                            user_id: user,
+                            role,
+                            jurisdiction
+                        },
+                        hours
+                    )?
+                );
                 Ok(())
             }
             .await;
             services.shutdown().await;
             result?;
         }
-        Command::UserAdd { name, role, jurisdiction, hours } => {
+        Command::UserAdd {
+            name,
+            role,
+            jurisdiction,
+            hours,
+        } => {
             let role = Role::from_code(&role).with_context(|| format!("unknown role {role}"))?;
-            let jurisdiction = RegionCode::parse(&jurisdiction).map_err(|e| anyhow::anyhow!("jurisdiction: {e}"))?;
+            let jurisdiction = RegionCode::parse(&jurisdiction)
+                .map_err(|e| anyhow::anyhow!("jurisdiction: {e}"))?;
             let services = Services::start(&db, &config).await?;
             let result = async {
                 let id = uuid::Uuid::now_v7();
@@ -274,7 +294,10 @@ async fn maintenance(
 
 fn issue(services: &Services, caller: Caller, hours: i64) -> anyhow::Result<String> {
     let now = chrono::Utc::now();
-    services.auth.issue(&caller, now, now + chrono::Duration::hours(hours)).map_err(|e| anyhow::anyhow!("{}", e.message()))
+    services
+        .auth
+        .issue(&caller, now, now + chrono::Duration::hours(hours))
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

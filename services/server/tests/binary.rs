@@ -27,10 +27,22 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
     let dir = std::env::temp_dir().join(format!("dixian-bin-{}", uuid_like()));
     // Bootstrap a user first: the CLI starts and stops the same private cluster.
     let out = dixian(&dir)
-        .args(["user-add", "--name", "审计员", "--role", "AUDITOR", "--jurisdiction", "370305"])
+        .args([
+            "user-add",
+            "--name",
+            "审计员",
+            "--role",
+            "AUDITOR",
+            "--jurisdiction",
+            "370305",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let token = added["token"].as_str().unwrap().to_owned();
 
@@ -49,8 +61,14 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(90), "the server did not become ready");
-        assert!(child.try_wait().unwrap().is_none(), "the server exited early");
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the server did not become ready"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server exited early"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let resp: serde_json::Value = client
@@ -64,7 +82,10 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
         .await
         .unwrap();
     assert_eq!(resp["data"]["me"]["name"], "审计员", "{resp}");
-    assert_eq!(resp["data"]["ledgers"][0]["ledger"], "370305", "the user's stream opened the county ledger: {resp}");
+    assert_eq!(
+        resp["data"]["ledgers"][0]["ledger"], "370305",
+        "the user's stream opened the county ledger: {resp}"
+    );
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

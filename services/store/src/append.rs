@@ -570,7 +570,11 @@ async fn write_batch(
     .bind(rows.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.causation_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.prev_hash.as_slice()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.prev_hash.as_slice())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>())
     .bind(touched)
     .bind(&types)

@@ -8,10 +8,10 @@
 //! outside the database — exposes it.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use futures_util::TryStreamExt;
 use sqlx::{PgConnection, Row};
 
 use crate::error::StoreError;

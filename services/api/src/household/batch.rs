@@ -59,10 +59,18 @@ pub struct BatchMutation;
 #[Object]
 impl BatchMutation {
     /// Apply many captured commands, each on its own (at most 200 per request).
-    async fn submit_batch(&self, ctx: &Context<'_>, items: Vec<BatchCommand>) -> async_graphql::Result<Vec<BatchResult>> {
+    async fn submit_batch(
+        &self,
+        ctx: &Context<'_>,
+        items: Vec<BatchCommand>,
+    ) -> async_graphql::Result<Vec<BatchResult>> {
         crate::schema::caller(ctx)?;
         if items.len() > MAX_BATCH {
-            return Err(crate::error::ApiError::bad_input("items", format!("at most {MAX_BATCH} items per batch")).into());
+            return Err(crate::error::ApiError::bad_input(
+                "items",
+                format!("at most {MAX_BATCH} items per batch"),
+            )
+            .into());
         }
         let m = RecordMutation;
         let mut out = Vec::with_capacity(items.len());
@@ -92,10 +100,13 @@ impl BatchMutation {
                 },
                 Err(e) => {
                     let ext = |k: &str| {
-                        e.extensions.as_ref().and_then(|x| x.get(k)).and_then(|v| match v {
-                            async_graphql::Value::String(s) => Some(s.clone()),
-                            _ => None,
-                        })
+                        e.extensions
+                            .as_ref()
+                            .and_then(|x| x.get(k))
+                            .and_then(|v| match v {
+                                async_graphql::Value::String(s) => Some(s.clone()),
+                                _ => None,
+                            })
                     };
                     BatchResult {
                         index,
