@@ -430,6 +430,15 @@ async fn a_spot_checker_sees_only_its_sample_masked_and_roles_stay_inside_their_
             .unwrap();
     assert_eq!(logged, 1);
 
+    // Found by ID number through its keyed hash, inside the jurisdiction only.
+    let found = app.gql(Some(&grid), "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }", json!({ "n": id_number(10) })).await;
+    assert_eq!(found["data"]["householdByIdNumber"], json!([{ "id": ids[0].to_string() }]), "{found}");
+    let far = app.token(Role::GridWorker, OTHER_VILLAGE).await;
+    let not_found = app.gql(Some(&far), "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }", json!({ "n": id_number(10) })).await;
+    assert_eq!(not_found["data"]["householdByIdNumber"], json!([]));
+    let bad = app.gql(Some(&grid), "query { householdByIdNumber(idNumber: \"370305197503120101\") { id } }", json!({})).await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "idNumber", "{bad}");
+
     // Outside their jurisdiction: a grid worker of another village, a township officer of another
     // township, a county officer of another county.
     let stranger = app.token(Role::GridWorker, OTHER_VILLAGE).await;

@@ -297,6 +297,7 @@ pub struct RaiseAlertInput {
     pub occurred_at: Option<DateTime<Utc>>,
 }
 
+/// 首轮核实反馈 — what the village found when it checked the warning.
 #[derive(InputObject, Serialize)]
 pub struct FirstRoundFeedbackInput {
     pub command_id: Uuid,
@@ -331,6 +332,7 @@ pub struct StudyApplicationInput {
     pub attachments: Vec<String>,
 }
 
+/// 二轮研判 — the township's decision and measure (一研究一措施).
 #[derive(InputObject, Serialize)]
 pub struct SecondRoundStudyInput {
     pub command_id: Uuid,

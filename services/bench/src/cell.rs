@@ -100,6 +100,8 @@ pub struct Ctx<'a> {
     pub database: &'a str,
     /// Extra attempts for a cell disturbed by foreign CPU use.
     pub retries: u32,
+    /// How long to wait for the machine to go quiet before each attempt.
+    pub quiet_wait: Duration,
 }
 
 /// Runs a cell until an attempt is undisturbed by foreign CPU use (at most `1 + retries`
@@ -113,6 +115,7 @@ pub async fn run(
 ) -> Result<CellResult> {
     let mut best: Option<CellResult> = None;
     for attempt in 1..=1 + ctx.retries {
+        noise::wait_for_quiet(ctx.database, ctx.quiet_wait).await;
         let mut cell = run_once(ctx, &target, clients, events, track_rss).await?;
         cell.attempts = attempt;
         let quiet = cell.foreign_cores <= noise::LIMIT;

@@ -90,6 +90,10 @@ struct Args {
     /// Extra attempts of a cell disturbed by other processes' CPU use [default: 2, quick 0].
     #[arg(long)]
     retries: Option<u32>,
+    /// Seconds to wait, before each cell, for other processes to go quiet [default: 20,
+    /// quick 0].
+    #[arg(long)]
+    quiet_wait: Option<f64>,
     /// Sections to run [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     sections: Vec<Section>,
@@ -150,6 +154,11 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
         probe,
         database: &db.name,
         retries: args.retries.unwrap_or(if args.quick { 0 } else { 2 }),
+        quiet_wait: Duration::from_secs_f64(args.quiet_wait.unwrap_or(if args.quick {
+            0.0
+        } else {
+            20.0
+        })),
     };
     let mut tables = Vec::new();
 

@@ -7,7 +7,7 @@
 //! run (backends connected to the bench database, and the server's own auxiliary processes).
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Foreign CPU above this share of one core marks a measurement as disturbed.
 pub const LIMIT: f64 = 0.10;
@@ -96,6 +96,19 @@ impl Snapshot {
         let foreign = now.busy.saturating_sub(self.busy).saturating_sub(ours);
         let seconds = (now.at - self.at).as_secs_f64().max(1e-3);
         foreign as f64 / clock_ticks() / seconds
+    }
+}
+
+/// Waits (at most `max`) for half a second in which foreign processes stay under [`LIMIT`]:
+/// starting a cell in the middle of a neighbour's compile wastes the attempt.
+pub async fn wait_for_quiet(database: &str, max: Duration) {
+    let deadline = Instant::now() + max;
+    while Instant::now() < deadline {
+        let s = Snapshot::take(database);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if s.foreign_since(database) <= LIMIT {
+            return;
+        }
     }
 }
 

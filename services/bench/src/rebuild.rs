@@ -9,6 +9,7 @@ use dixian_projections::rebuild::replay_into;
 use dixian_projections::stream_index::StreamIndex;
 use futures_util::StreamExt;
 
+use crate::noise;
 use crate::report::{Row, Table, Verdict, rate, ratio};
 use crate::setup::{BenchDb, LEDGER};
 
@@ -30,6 +31,8 @@ pub struct Rates {
     pub copy_bytes: u64,
     pub rebuild_s: f64,
     pub streams: i64,
+    /// Foreign CPU (cores) during the COPYs and during the rebuild.
+    pub foreign: (f64, f64),
 }
 
 /// Reads the whole ledger with COPY; returns (rows, bytes, seconds).
@@ -54,16 +57,22 @@ async fn copy_out(db: &BenchDb) -> Result<(i64, u64, f64)> {
 pub async fn measure(db: &BenchDb) -> Result<Rates> {
     let events = db.ledger_len().await?;
     eprintln!("  rebuild: COPY, replay of stream_index, COPY over {events} events");
+    let quiet = noise::Snapshot::take(&db.name);
     let (rows, bytes, first) = copy_out(db).await?;
+    let copy_foreign = quiet.foreign_since(&db.name);
     ensure!(
         rows == events,
         "COPY returned {rows} rows, the ledger has {events}"
     );
+    let quiet = noise::Snapshot::take(&db.name);
     let started = Instant::now();
     let (_, replayed) = replay_into(&db.service, &StreamIndex, SCHEMA).await?;
     let rebuild_s = started.elapsed().as_secs_f64();
+    let rebuild_foreign = quiet.foreign_since(&db.name);
     ensure!(replayed == events, "replayed {replayed} of {events} events");
+    let quiet = noise::Snapshot::take(&db.name);
     let (_, _, second) = copy_out(db).await?;
+    let copy_foreign = copy_foreign.max(quiet.foreign_since(&db.name));
     let counted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select coalesce(sum(n), 0)::bigint from {SCHEMA}.event_type_count"
     )))
@@ -87,6 +96,7 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
         copy_bytes: bytes,
         rebuild_s,
         streams,
+        foreign: (copy_foreign, rebuild_foreign),
     })
 }
 
@@ -117,12 +127,15 @@ pub fn table(r: &Rates) -> Table {
     });
     t.notes.push(format!(
         "COPY moved {:.0} MiB ({:.0} B per row) in {:.2} s (mean of a run before and after the \
-         rebuild); the rebuild took {:.2} s and produced {} stream summaries.",
+         rebuild); the rebuild took {:.2} s and produced {} stream summaries. Other processes \
+         used at most {:.0} % of a core during the COPYs, {:.0} % during the rebuild.",
         r.copy_bytes as f64 / 1048576.0,
         r.copy_bytes as f64 / r.events as f64,
         r.copy_s,
         r.rebuild_s,
-        rate(r.streams as f64)
+        rate(r.streams as f64),
+        100.0 * r.foreign.0,
+        100.0 * r.foreign.1
     ));
     t
 }

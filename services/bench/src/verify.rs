@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use dixian_store::verify::verify_ledger;
 
+use crate::noise;
 use crate::report::{Row, Table, Verdict, rate, ratio};
 use crate::setup::{BenchDb, LEDGER};
 
@@ -20,6 +21,8 @@ pub struct Rates {
     pub events: i64,
     pub rust_s: f64,
     pub sql_s: f64,
+    /// Foreign CPU (cores) during the Rust and the SQL verification.
+    pub foreign: (f64, f64),
 }
 
 /// Installs the SQL verifier and checks that it computes the stored hashes.
@@ -49,15 +52,18 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
     let events = db.ledger_len().await?;
     eprintln!("  verify: Rust, then PL/pgSQL, over {events} events");
     let mut conn = db.service.acquire().await?;
+    let quiet = noise::Snapshot::take(&db.name);
     let started = Instant::now();
     let report = verify_ledger(&mut conn, LEDGER).await?;
     let rust_s = started.elapsed().as_secs_f64();
+    let rust_foreign = quiet.foreign_since(&db.name);
     ensure!(
         report.ok() && report.checked == events,
         "verify_ledger: {report:?}"
     );
     drop(conn);
 
+    let quiet = noise::Snapshot::take(&db.name);
     let started = Instant::now();
     let (checked, bad, damage): (i64, Option<i64>, Option<String>) =
         sqlx::query_as("select checked, bad_seq, damage from bench_verify_ledger($1)")
@@ -65,6 +71,7 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
             .fetch_one(&db.admin)
             .await?;
     let sql_s = started.elapsed().as_secs_f64();
+    let sql_foreign = quiet.foreign_since(&db.name);
     ensure!(
         bad.is_none() && checked == events,
         "the SQL verifier found {damage:?} at {bad:?} after {checked} rows"
@@ -73,6 +80,7 @@ pub async fn measure(db: &BenchDb) -> Result<Rates> {
         events,
         rust_s,
         sql_s,
+        foreign: (rust_foreign, sql_foreign),
     })
 }
 
@@ -103,8 +111,12 @@ pub fn table(r: &Rates) -> Table {
     });
     t.notes.push(format!(
         "Both checked every row and found the chain intact; the SQL verifier agreed with the \
-         stored hashes on the first {AGREEMENT_ROWS} rows before timing. Rust {:.2} s, SQL {:.2} s.",
-        r.rust_s, r.sql_s
+         stored hashes on the first {AGREEMENT_ROWS} rows before timing. Rust {:.2} s, SQL {:.2} s; \
+         other processes used at most {:.0} % / {:.0} % of a core meanwhile.",
+        r.rust_s,
+        r.sql_s,
+        100.0 * r.foreign.0,
+        100.0 * r.foreign.1
     ));
     t
 }

@@ -676,6 +676,7 @@ const TABLES: &[&str] = &[
     "alert_queue",
     "focus_tag",
     "household_event_index",
+    "member_lookup",
 ];
 
 async fn digests(conn: &mut PgConnection, schema: &str) -> Vec<(i64, String)> {

@@ -183,6 +183,32 @@ impl HouseholdQuery {
         .await?)
     }
 
+    /// The household(s) of a person, found by the keyed hash of their ID number (the number is
+    /// never stored or searched in the clear). Only within the caller's jurisdiction.
+    async fn household_by_id_number(&self, ctx: &Context<'_>, id_number: String) -> async_graphql::Result<Vec<Dossier>> {
+        let caller = caller(ctx)?;
+        if caller.role == Role::SpotChecker {
+            return Err(ApiError::Forbidden("spot-checkers see their samples only".into()).into());
+        }
+        let api = api(ctx);
+        let id = dixian_domain::IdNumber::parse(id_number.trim()).map_err(|e| ApiError::bad_input("idNumber", e.to_string()))?;
+        let hash = api.pii.lookup_hash(id.expose());
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "select distinct household_id from casework.member_lookup
+              where lookup_hash = $1 and village like $2 || '%' order by household_id",
+        )
+        .bind(&hash)
+        .bind(caller.jurisdiction.as_str())
+        .fetch_all(&api.pool)
+        .await
+        .map_err(ApiError::from)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(read_household(api, caller, id, StreamRead::default()).await?);
+        }
+        Ok(out)
+    }
+
     /// Whether a household may leave monitoring now (or on `asOf`), with every failing reason.
     async fn removal_eligibility(
         &self,

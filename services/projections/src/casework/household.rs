@@ -39,6 +39,15 @@ pub(super) async fn apply(
         return Ok(());
     };
     save_case(conn, e, household_id, &row).await?;
+    if matches!(
+        event,
+        HouseholdEvent::HouseholdRegistered { .. }
+            | HouseholdEvent::MemberAdded { .. }
+            | HouseholdEvent::MemberUpdated { .. }
+            | HouseholdEvent::MemberRemoved { .. }
+    ) {
+        save_member_lookup(conn, household_id, &row.village, &state).await?;
+    }
     match &event {
         HouseholdEvent::FocusGroupTagged { group, .. } => {
             if let Some(tag) = state.focus_groups.get(group) {
@@ -188,6 +197,37 @@ impl CaseRow {
             removal_proposed_at: state.removal.as_ref().map(|r| r.proposed_at),
         })
     }
+}
+
+/// `householdByIdNumber`: current members by the keyed hash of their ID number (never the
+/// number itself).
+async fn save_member_lookup(
+    conn: &mut PgConnection,
+    household_id: Uuid,
+    village: &str,
+    state: &HouseholdState,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from member_lookup where household_id = $1")
+        .bind(household_id)
+        .execute(&mut *conn)
+        .await?;
+    let members: Vec<Uuid> = state.members.keys().copied().collect();
+    let hashes: Vec<String> = state
+        .members
+        .values()
+        .map(|m| m.id_number.lookup_hash.clone())
+        .collect();
+    sqlx::query(
+        "insert into member_lookup (household_id, member_id, lookup_hash, village)
+         select $1, m, h, $2 from unnest($3::uuid[], $4::text[]) as u(m, h)",
+    )
+    .bind(household_id)
+    .bind(village)
+    .bind(&members)
+    .bind(&hashes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 fn to_i32<N: TryInto<i32>>(n: N) -> i32 {

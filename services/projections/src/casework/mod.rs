@@ -139,6 +139,14 @@ impl Projection for Casework {
            )",
             "create index if not exists focus_tag_village on focus_tag (village, focus_group)",
             "create index if not exists focus_tag_township on focus_tag (township, focus_group)",
+            "create table member_lookup (
+               household_id  uuid not null,
+               member_id     uuid not null,
+               lookup_hash   text not null,
+               village       text not null,
+               primary key (household_id, member_id)
+           )",
+            "create index if not exists member_lookup_hash on member_lookup (lookup_hash)",
             "create table household_event_index (
                household_id    uuid not null,
                ledger          text not null,

@@ -1,0 +1,1515 @@
+//! The demo district (`dixian serve --demo`, `dixian demo`): a synthetic 临淄区 (Linzi District,
+//! Zibo, Shandong, `370305`) with its real streets and towns, villages and grids, a few thousand
+//! households, dozens of monitored households at every stage of the case lifecycle, open and
+//! overdue alerts, and one user per role — so that a newcomer queries real-looking data within a
+//! minute.
+//!
+//! **Same commands as real data.** Users, households and alerts are domain commands decided by
+//! the domain and appended by [`exec::execute`], exactly as the GraphQL mutations do; regions go
+//! through [`region::define`]; the province's policy is the `shandong_defaults` events. Nothing
+//! here writes a read-model row: the projections derive them from the log as for any other data.
+//!
+//! **Deterministic.** One seed drives a splitmix64 generator. Every command id is derived from
+//! the seed and a semantic key (`case:c23-05/income:2024-03`, `hh:17/register`), and each
+//! household draws from its own generator keyed by its key, so the same household comes out the
+//! same whatever the district's size. Command fingerprints cover those keys, not business times
+//! (recent steps are dated relative to the day of loading) nor sealed personal data (sealing
+//! uses a fresh nonce): loading again is a series of duplicates that appends nothing. A marker
+//! command appended last (the county's name, with the command id `marker:<households>`) lets a
+//! second start see at once that the demo is loaded and only re-issue tokens.
+//!
+//! **Time.** History before 2026 uses fixed dates; what must look current (open alerts,
+//! procedures in progress, the last months of income) is dated back from the day of loading. The
+//! seed document's figure holds: 22 households / 62 people are newly included (county approval)
+//! in 2023, and no other household is. Business times only move forward within a household.
+//!
+//! **People.** Names are drawn from common surnames and given names; ID numbers are made up:
+//! region prefix `370305`, a birth date consistent with the person's relation and age, a random
+//! sequence number with the right parity for the sex, and the GB 11643 check digit. They are
+//! sealed like any captured ID number. No real person's data is used.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
+use dixian_api::exec::{self, CommandMeta, StreamRef};
+use dixian_api::pii::PiiKeys;
+use dixian_api::{ApiContext, Caller};
+use dixian_domain::alert::{
+    Alert, AlertCommand, AlertSource, Department, PlannedMeasure, Severity,
+};
+use dixian_domain::household::{
+    Household, HouseholdCommand as H, IncomeComponents, Insurance, LivingConditions,
+    MemberProfile, VisitChecklist,
+};
+use dixian_domain::policy::{PolicyBook, shandong_defaults};
+use dixian_domain::user::{CadreScope, User, UserCommand};
+use dixian_domain::vocab::{
+    Category, Employment, FocusGroup, Health, LabourCapacity, MeasureType, MemberChangeReason,
+    Relation, ReviewResult, RiskType, SafetyNet, Schooling, StudyDecision, TownshipDecision,
+    VisitKind,
+};
+use dixian_domain::{
+    Actor, AttachmentHash, GridId, IdNumber, RegionCode, Role, YearMonth, china_date,
+};
+use dixian_store::{ExpectedVersion, LedgerId};
+use uuid::Uuid;
+
+use crate::Services;
+
+/// Linzi District.
+pub const COUNTY: &str = "370305";
+/// Shandong's ledger, where `policy-37` lives.
+const PROVINCE_LEDGER: &str = "370000";
+pub const DEFAULT_HOUSEHOLDS: usize = 2000;
+/// Below this the fixed cases would crowd out ordinary households.
+pub const MIN_HOUSEHOLDS: usize = 100;
+pub const DEFAULT_SEED: u64 = 0x0037_0305_2023_0062;
+
+/// How much to load, and how.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub households: usize,
+    pub seed: u64,
+    /// Households loaded at the same time.
+    pub workers: usize,
+    /// Run every command even when the marker says the demo is loaded (all duplicates then).
+    pub force: bool,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            households: DEFAULT_HOUSEHOLDS,
+            seed: DEFAULT_SEED,
+            workers: 12,
+            force: false,
+        }
+    }
+}
+
+/// One of the users the demo prints a token for.
+#[derive(Debug, Clone)]
+pub struct DemoUser {
+    pub user_id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub jurisdiction: RegionCode,
+    /// The jurisdiction's name, e.g. 稷下街道合理村.
+    pub place: String,
+}
+
+/// What the demo district holds, and what loading it did.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub already_loaded: bool,
+    pub households: usize,
+    pub people: usize,
+    pub townships: usize,
+    pub villages: usize,
+    pub grids: usize,
+    /// Registered users (all roles, all villages).
+    pub user_count: usize,
+    /// The printed users, one per role.
+    pub users: Vec<DemoUser>,
+    /// Monitored-household cases by lifecycle stage.
+    pub stages: BTreeMap<&'static str, usize>,
+    /// Alerts by status as of loading.
+    pub alerts: BTreeMap<&'static str, usize>,
+    /// Households tagged per focus group.
+    pub focus_groups: BTreeMap<&'static str, usize>,
+    /// Households and people newly included (county approval) in 2023.
+    pub included_2023: (usize, usize),
+    /// A monitored household whose removal is not yet allowed (the README's example).
+    pub monitored_household: Uuid,
+    /// A monitored household eligible for risk removal.
+    pub eligible_household: Uuid,
+    /// Alerts still open, and those past a round's deadline.
+    pub open_alerts: Vec<Uuid>,
+    pub overdue_alerts: Vec<Uuid>,
+    /// Commands run (new or duplicate) and events appended by this load.
+    pub commands: u64,
+    pub new_events: i64,
+    pub elapsed: Duration,
+}
+
+/// Loads the default demo district (2000 households).
+pub async fn load(services: &Services) -> anyhow::Result<DemoReport> {
+    load_with(services, &DemoOptions::default()).await
+}
+
+/// Loads the demo district; a second call finds the marker and appends nothing.
+pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Result<DemoReport> {
+    let started = Instant::now();
+    if options.households < MIN_HOUSEHOLDS {
+        bail!("the demo needs at least {MIN_HOUSEHOLDS} households");
+    }
+    let api = &services.api;
+    let county = LedgerId::parse(COUNTY).map_err(|e| anyhow!("{e}"))?;
+    let province = LedgerId::parse(PROVINCE_LEDGER).map_err(|e| anyhow!("{e}"))?;
+    services.store.open_ledger(&province).await?;
+    services.store.open_ledger(&county).await?;
+    let heads_before = heads(services).await?;
+
+    let world = World::build(options.seed);
+    let marker = demo_id(options.seed, &format!("marker:{}", options.households));
+    let already_loaded = api.store.find_command(&county, marker).await?.is_some();
+    let loading = !already_loaded || options.force;
+    if loading {
+        seed_policy(api, options.seed).await?;
+    }
+    let policy = exec::policy_book(&api.pool, "37")
+        .await
+        .map_err(|e| anyhow!("policy-37: {}", e.message()))?;
+    let now = Utc::now();
+    let generator = Gen {
+        seed: options.seed,
+        world: &world,
+        policy,
+        pii: &api.pii,
+        today: china_date(now),
+        now,
+    };
+    let plans = generator.plans(options.households)?;
+    let stats = Arc::new(Stats::default());
+    if loading {
+        tracing::info!(
+            households = options.households,
+            commands = plans.iter().map(|p| p.ops.len()).sum::<usize>(),
+            "loading the demo district"
+        );
+        let regions = tokio::spawn(define_regions(api.clone(), world.region_list(), world.county.caller(), options.seed));
+        let ran = run_plans(api, plans.clone(), options.workers.max(1), stats.clone()).await;
+        let defined = regions.await.map_err(|e| anyhow!("defining regions: {e}"))?;
+        ran?;
+        stats.commands.fetch_add(defined?, Ordering::Relaxed);
+        dixian_api::region::define(api, &world.county.caller(), marker, COUNTY, "临淄区")
+            .await
+            .map_err(|e| anyhow!("demo marker: {}", e.message()))?;
+    }
+    let heads_after = heads(services).await?;
+    let new_events = heads_after
+        .iter()
+        .map(|(l, seq)| seq - heads_before.get(l).copied().unwrap_or(0))
+        .sum();
+    Ok(report(
+        &world,
+        &plans,
+        already_loaded && !options.force,
+        stats.commands.load(Ordering::Relaxed),
+        new_events,
+        started.elapsed(),
+    ))
+}
+
+async fn heads(services: &Services) -> anyhow::Result<BTreeMap<String, i64>> {
+    let mut conn = services.pool.acquire().await?;
+    Ok(dixian_store::read::ledger_heads(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|h| h.ledger == COUNTY || h.ledger == PROVINCE_LEDGER)
+        .map(|h| (h.ledger, h.last_seq))
+        .collect())
+}
+
+/// Appends Shandong's starting policy unless the province has a policy already.
+async fn seed_policy(api: &ApiContext, seed: u64) -> anyhow::Result<()> {
+    let stream = StreamRef::policy("37").map_err(|e| anyhow!("{}", e.message()))?;
+    let mut conn = api.pool.acquire().await?;
+    let existing = dixian_store::read::stream_version(&mut conn, &stream.id).await?;
+    drop(conn);
+    if existing.is_some() {
+        return Ok(());
+    }
+    let province = RegionCode::parse("37").map_err(|e| anyhow!("{e}"))?;
+    let system = dixian_api::user::system_caller(&province);
+    let by = Actor::new(system.user_id, system.role, system.jurisdiction.clone());
+    let events = shandong_defaults(&by, china_time(ymd(2022, 12, 1), 9, 0));
+    let meta = CommandMeta::new(demo_id(seed, "policy-37"), &"shandong_defaults", "demo/policy");
+    let request = exec::append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)
+        .map_err(|e| anyhow!("{}", e.message()))?;
+    match api.store.append(request).await {
+        Ok(_) => Ok(()),
+        // Someone else configured the province meanwhile: theirs stands.
+        Err(dixian_store::AppendError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(anyhow!("seeding policy-37: {e}")),
+    }
+}
+
+// ── printing ─────────────────────────────────────────────────────────────────────────────
+
+/// Prints the report, a token per role and example queries against `listen`.
+pub fn print_report(
+    report: &DemoReport,
+    services: &Services,
+    listen: SocketAddr,
+    hours: i64,
+) -> anyhow::Result<()> {
+    println!("{}", render(report, services, listen, hours)?);
+    Ok(())
+}
+
+fn env_name(role: Role) -> String {
+    format!("DIXIAN_TOKEN_{}", role.code())
+}
+
+/// The report as text: what is loaded, tokens, example queries.
+pub fn render(
+    report: &DemoReport,
+    services: &Services,
+    listen: SocketAddr,
+    hours: i64,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let join = |m: &BTreeMap<&'static str, usize>| {
+        m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    };
+    writeln!(out, "══ Dixian (底线) demo district: 淄博市临淄区 ({COUNTY}) ══")?;
+    if report.already_loaded {
+        writeln!(out, "already loaded ({} new events); tokens re-issued", report.new_events)?;
+    } else {
+        writeln!(
+            out,
+            "loaded in {:.1} s: {} commands, {} new events",
+            report.elapsed.as_secs_f64(),
+            report.commands,
+            report.new_events
+        )?;
+    }
+    writeln!(
+        out,
+        "{} households, {} people in {} streets and towns, {} villages, {} grids; {} users",
+        report.households, report.people, report.townships, report.villages, report.grids, report.user_count
+    )?;
+    writeln!(out, "cases by stage: {}", join(&report.stages))?;
+    writeln!(out, "alerts: {}", join(&report.alerts))?;
+    writeln!(out, "focus groups: {}", join(&report.focus_groups))?;
+    writeln!(
+        out,
+        "newly included in 2023: {} households, {} people",
+        report.included_2023.0, report.included_2023.1
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Tokens (valid {hours} h; `dixian token --user <id>` issues more):")?;
+    let now = Utc::now();
+    for u in &report.users {
+        let caller = Caller { user_id: u.user_id, role: u.role, jurisdiction: u.jurisdiction.clone() };
+        let token = services
+            .auth
+            .issue(&caller, now, now + TimeDelta::hours(hours))
+            .map_err(|e| anyhow!("{}", e.message()))?;
+        writeln!(
+            out,
+            "  # {} {} {} — {} {} — user {}",
+            u.role.code(),
+            u.role.label_zh(),
+            u.name,
+            u.jurisdiction.as_str(),
+            u.place,
+            u.user_id
+        )?;
+        writeln!(out, "  export {}='{token}'", env_name(u.role))?;
+    }
+    let url = format!("http://{listen}/graphql");
+    let curl = |token: &str, query: &str| {
+        let body = serde_json::json!({ "query": query }).to_string();
+        format!(
+            "  curl -s {url} -H \"Authorization: Bearer ${token}\" -H 'Content-Type: application/json' \\\n    -d '{body}'"
+        )
+    };
+    writeln!(out)?;
+    writeln!(out, "Example queries (GraphiQL at {url}):")?;
+    writeln!(out, "{}", curl(&env_name(Role::GridWorker), "{ me { name role { code labelZh } } }"))?;
+    writeln!(
+        out,
+        "{}",
+        curl(
+            &env_name(Role::CountyOfficer),
+            &format!(
+                "{{ household(id: \"{}\") {{ headName status {{ labelZh }} members {{ name idNumber }} incomes {{ windowEnd perCapitaFen }} removalEligibility {{ eligible reasons {{ code messageZh }} }} timeline {{ eventType seq }} }} }}",
+                report.monitored_household
+            )
+        )
+    )?;
+    writeln!(out, "{}", curl(&env_name(Role::Auditor), "{ regions(parent: \"370305\") { code name } }"))?;
+    writeln!(
+        out,
+        "  # a household eligible for risk removal: {}",
+        report.eligible_household
+    )?;
+    Ok(out)
+}
+
+// ── the generator ────────────────────────────────────────────────────────────────────────
+
+/// splitmix64: small, fast, and the same everywhere.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn keyed(seed: u64, key: &str) -> Self {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut rng = Self(seed ^ h);
+        rng.next_u64();
+        rng
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (0 when n is 0).
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        usize::try_from(self.next_u64() % n as u64).unwrap_or(0)
+    }
+
+    /// Uniform in `lo..=hi`.
+    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        let span = usize::try_from(hi - lo + 1).unwrap_or(1);
+        lo + i64::try_from(self.below(span)).unwrap_or(0)
+    }
+
+    fn chance(&mut self, per_mille: usize) -> bool {
+        self.below(1000) < per_mille
+    }
+
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+
+    fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u32 = weights.iter().sum();
+        let mut x = u32::try_from(self.below(total as usize)).unwrap_or(0);
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len().saturating_sub(1)
+    }
+}
+
+/// A stable id for a key.
+fn demo_id(seed: u64, key: &str) -> Uuid {
+    let mut rng = Rng::keyed(seed, key);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+    bytes[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a calendar date")
+}
+
+fn days(d: NaiveDate, n: i64) -> NaiveDate {
+    d + TimeDelta::days(n)
+}
+
+/// An instant at a time of day in China (UTC+8).
+fn china_time(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    let local = day.and_hms_opt(hour, minute, 0).expect("a time of day");
+    (local - TimeDelta::hours(8)).and_utc()
+}
+
+fn add_months(m: YearMonth, k: i32) -> YearMonth {
+    let mut m = m;
+    for _ in 0..k.unsigned_abs() {
+        m = if k > 0 { m.next() } else { m.previous() };
+    }
+    m
+}
+
+fn attachment(seed: u64, key: &str) -> AttachmentHash {
+    let digest = dixian_store::hash::sha256(format!("dixian-demo|{seed}|{key}").as_bytes());
+    AttachmentHash::parse(&hex::encode(digest)).expect("a SHA-256 is 64 hex digits")
+}
+
+// ── places and users ─────────────────────────────────────────────────────────────────────
+
+/// The 5 streets (街道) with their real codes and the 7 towns (镇). The towns' codes `101`–`107`
+/// are synthetic: the demo does not claim their statistical codes. The number is a relative
+/// weight of households; the names are real villages where DESIGN.md §6 gives them.
+const TOWNSHIPS: [(&str, &str, u32, &[&str]); 12] = [
+    ("001", "闻韶街道", 8, &[]),
+    ("002", "雪宫街道", 6, &[]),
+    ("003", "辛店街道", 10, &[]),
+    (
+        "004",
+        "稷下街道",
+        12,
+        &["合理", "耿王", "郑王", "高娄", "东安", "西安", "南安", "韩家", "大杨", "槐行", "董褚", "尧王"],
+    ),
+    ("005", "齐陵街道", 9, &["杨东", "杨西", "王齐", "南齐陵", "淄河", "柳店", "南山", "石庙"]),
+    ("101", "齐都镇", 10, &[]),
+    ("102", "皇城镇", 9, &[]),
+    ("103", "敬仲镇", 8, &[]),
+    ("104", "朱台镇", 9, &[]),
+    ("105", "凤凰镇", 9, &[]),
+    ("106", "金岭回族镇", 5, &[]),
+    ("107", "金山镇", 5, &[]),
+];
+
+/// 稷下街道 合理村: the printed grid worker's and secretary's village.
+const DEMO_VILLAGE: (usize, usize) = (3, 0);
+
+const SURNAMES: [&str; 36] = [
+    "王", "张", "李", "刘", "孙", "赵", "陈", "杨", "徐", "马", "高", "于", "崔", "宋", "毕", "孟", "耿",
+    "董", "齐", "边", "郑", "韩", "田", "曹", "石", "魏", "路", "翟", "冯", "吴", "周", "朱", "袁",
+    "郭", "姜", "房",
+];
+const PLACE_PREFIXES: [&str; 10] = ["东", "西", "南", "北", "前", "后", "大", "小", "上", "新"];
+const COMMUNITIES: [&str; 12] = [
+    "齐园", "桓公", "遄台", "晏婴", "管仲", "太公", "牛山", "梧台", "天齐", "康平", "宫家", "凤凰山",
+];
+
+fn given_name(rng: &mut Rng, year: i32, male: bool) -> &'static str {
+    const OLD_M: [&str; 16] = [
+        "德顺", "福林", "建国", "建华", "庆海", "玉田", "长青", "振江", "文祥", "宝山", "连生", "树林",
+        "洪喜", "永福", "金河", "守田",
+    ];
+    const OLD_F: [&str; 14] = [
+        "桂兰", "秀英", "玉兰", "凤英", "淑珍", "秀兰", "翠花", "桂英", "兰英", "玉珍", "春梅", "金凤",
+        "秀云", "玉芹",
+    ];
+    const MID_M: [&str; 16] = [
+        "志强", "建军", "海涛", "卫东", "立新", "红军", "国庆", "振华", "明亮", "军", "勇", "强", "刚",
+        "磊", "伟", "学文",
+    ];
+    const MID_F: [&str; 14] = [
+        "丽娟", "秀芳", "红霞", "海燕", "艳", "丽", "敏", "静", "霞", "玲", "芳", "红梅", "春燕", "晓红",
+    ];
+    const YOUNG_M: [&str; 12] = [
+        "浩", "鹏", "超", "帅", "凯", "杰", "宇航", "晓东", "文博", "志鹏", "明轩", "嘉豪",
+    ];
+    const YOUNG_F: [&str; 12] = [
+        "婷婷", "晓丽", "倩", "颖", "雪", "佳佳", "丹丹", "晓燕", "慧敏", "璐", "梦瑶", "雅琪",
+    ];
+    const KID_M: [&str; 10] = [
+        "子轩", "浩然", "宇轩", "俊杰", "一鸣", "皓轩", "博文", "梓豪", "沐阳", "锦程",
+    ];
+    const KID_F: [&str; 10] = [
+        "欣怡", "雨桐", "子涵", "梓萱", "一诺", "思琪", "佳怡", "诗涵", "语嫣", "可馨",
+    ];
+    let pool: &[&'static str] = match (year, male) {
+        (..=1960, true) => &OLD_M,
+        (..=1960, false) => &OLD_F,
+        (1961..=1985, true) => &MID_M,
+        (1961..=1985, false) => &MID_F,
+        (1986..=2005, true) => &YOUNG_M,
+        (1986..=2005, false) => &YOUNG_F,
+        (_, true) => &KID_M,
+        (_, false) => &KID_F,
+    };
+    rng.pick(pool)
+}
+
+fn person_name(rng: &mut Rng, year: i32, male: bool) -> String {
+    let surname = rng.pick(&SURNAMES);
+    format!("{surname}{}", given_name(rng, year, male))
+}
+
+#[derive(Debug, Clone)]
+struct UserSpec {
+    id: Uuid,
+    name: String,
+    role: Role,
+    jurisdiction: RegionCode,
+    place: String,
+}
+
+impl UserSpec {
+    fn new(seed: u64, rng: &mut Rng, role: Role, code: &str, place: &str) -> Self {
+        let year = i32::try_from(rng.between(1966, 1995)).unwrap_or(1980);
+        let male = rng.chance(600);
+        Self {
+            id: demo_id(seed, &format!("user:{}:{code}", role.code())),
+            name: person_name(rng, year, male),
+            role,
+            jurisdiction: RegionCode::parse(code).expect("a demo region code"),
+            place: place.to_owned(),
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::new(self.id, self.role, self.jurisdiction.clone())
+    }
+
+    fn caller(&self) -> Caller {
+        Caller { user_id: self.id, role: self.role, jurisdiction: self.jurisdiction.clone() }
+    }
+
+    fn demo_user(&self) -> DemoUser {
+        DemoUser {
+            user_id: self.id,
+            name: self.name.clone(),
+            role: self.role,
+            jurisdiction: self.jurisdiction.clone(),
+            place: self.place.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Village {
+    code: RegionCode,
+    name: String,
+    grids: u32,
+    grid_worker: UserSpec,
+    secretary: UserSpec,
+}
+
+#[derive(Debug)]
+struct Township {
+    code: RegionCode,
+    name: &'static str,
+    weight: u32,
+    officer: UserSpec,
+    cadre: UserSpec,
+    villages: Vec<Village>,
+}
+
+#[derive(Debug)]
+struct World {
+    townships: Vec<Township>,
+    county: UserSpec,
+    auditor: UserSpec,
+    spot_checker: UserSpec,
+}
+
+impl World {
+    fn build(seed: u64) -> Self {
+        let mut rng = Rng::keyed(seed, "world");
+        let mut used = HashSet::new();
+        let townships = TOWNSHIPS
+            .iter()
+            .map(|(suffix, name, weight, real)| {
+                let code = format!("{COUNTY}{suffix}");
+                let urban = matches!(*suffix, "001" | "002" | "003");
+                let names: Vec<String> = if real.is_empty() {
+                    let n = 4 + rng.below(5);
+                    let mut names = Vec::new();
+                    while names.len() < n {
+                        let candidate = if urban && rng.chance(500) {
+                            format!("{}社区", rng.pick(&COMMUNITIES))
+                        } else {
+                            let s = rng.pick(&SURNAMES);
+                            match rng.below(5) {
+                                0 => format!("{s}家庄"),
+                                1 => format!("{}{s}村", rng.pick(&PLACE_PREFIXES)),
+                                2 => format!("{s}官庄村"),
+                                3 => format!("{}{s}家村", rng.pick(&PLACE_PREFIXES)),
+                                _ => format!("{s}家屯村"),
+                            }
+                        };
+                        if used.insert(candidate.clone()) {
+                            names.push(candidate);
+                        }
+                    }
+                    names
+                } else {
+                    real.iter().map(|n| format!("{n}村")).collect()
+                };
+                let villages = names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, vname)| {
+                        let vcode = format!("{code}{:03}", 201 + k);
+                        let place = format!("{name}{vname}");
+                        Village {
+                            code: RegionCode::parse(&vcode).expect("a village code"),
+                            grids: 2 + u32::from(rng.chance(500)),
+                            grid_worker: UserSpec::new(seed, &mut rng, Role::GridWorker, &vcode, &place),
+                            secretary: UserSpec::new(seed, &mut rng, Role::VillageSecretary, &vcode, &place),
+                            name: vname,
+                        }
+                    })
+                    .collect();
+                Township {
+                    code: RegionCode::parse(&code).expect("a township code"),
+                    name,
+                    weight: *weight,
+                    officer: UserSpec::new(seed, &mut rng, Role::TownshipOfficer, &code, name),
+                    cadre: UserSpec::new(seed, &mut rng, Role::Cadre, &code, name),
+                    villages,
+                }
+            })
+            .collect();
+        Self {
+            townships,
+            county: UserSpec::new(seed, &mut rng, Role::CountyOfficer, COUNTY, "临淄区乡村振兴局"),
+            auditor: UserSpec::new(seed, &mut rng, Role::Auditor, COUNTY, "临淄区督导检查组"),
+            spot_checker: UserSpec::new(seed, &mut rng, Role::SpotChecker, COUNTY, "第三方评估机构"),
+        }
+    }
+
+    fn village(&self, (t, v): (usize, usize)) -> (&Township, &Village) {
+        let township = &self.townships[t % self.townships.len()];
+        (township, &township.villages[v % township.villages.len()])
+    }
+
+    fn random_village(&self, rng: &mut Rng) -> (usize, usize) {
+        let weights: Vec<u32> = self.townships.iter().map(|t| t.weight).collect();
+        let t = rng.weighted(&weights);
+        (t, rng.below(self.townships[t].villages.len()))
+    }
+
+    /// Every user, in registration order.
+    fn users(&self) -> Vec<&UserSpec> {
+        let mut out = vec![&self.county, &self.auditor, &self.spot_checker];
+        for t in &self.townships {
+            out.push(&t.officer);
+            out.push(&t.cadre);
+            for v in &t.villages {
+                out.push(&v.grid_worker);
+                out.push(&v.secretary);
+            }
+        }
+        out
+    }
+
+    /// The printed users: one per role.
+    fn printed(&self) -> Vec<DemoUser> {
+        let (township, village) = self.village(DEMO_VILLAGE);
+        vec![
+            village.grid_worker.demo_user(),
+            village.secretary.demo_user(),
+            township.cadre.demo_user(),
+            township.officer.demo_user(),
+            self.county.demo_user(),
+            self.auditor.demo_user(),
+            self.spot_checker.demo_user(),
+        ]
+    }
+
+    /// Townships, villages and grids with their names, parents first.
+    fn region_list(&self) -> Vec<(String, String)> {
+        const NUMBERS: [&str; 3] = ["一", "二", "三"];
+        let mut out = Vec::new();
+        for t in &self.townships {
+            out.push((t.code.as_str().to_owned(), t.name.to_owned()));
+            for v in &t.villages {
+                out.push((v.code.as_str().to_owned(), v.name.clone()));
+                for g in 1..=v.grids {
+                    let n = NUMBERS[usize::try_from(g - 1).unwrap_or(0) % NUMBERS.len()];
+                    out.push((format!("{}-{g}", v.code), format!("{}第{n}网格", v.name)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Defines every township, village and grid (sequentially: one stream). Returns the count.
+async fn define_regions(
+    api: ApiContext,
+    regions: Vec<(String, String)>,
+    caller: Caller,
+    seed: u64,
+) -> anyhow::Result<u64> {
+    for (code, name) in &regions {
+        dixian_api::region::define(&api, &caller, demo_id(seed, &format!("region:{code}")), code, name)
+            .await
+            .map_err(|e| anyhow!("defining region {code}: {}", e.message()))?;
+    }
+    Ok(regions.len() as u64)
+}
+
+// ── people ───────────────────────────────────────────────────────────────────────────────
+
+/// The kind of family a household is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ordinary,
+    /// Working-age head with labour: every case that may leave monitoring.
+    Working,
+    ElderlyAlone,
+    ElderlyCouple,
+    /// Grandparents with left-behind grandchildren; the parents work away (not resident).
+    LeftBehind,
+}
+
+/// A member before sealing.
+#[derive(Debug, Clone)]
+struct Spec {
+    name: String,
+    relation: Relation,
+    birth: NaiveDate,
+    male: bool,
+    health: Health,
+    disability: Option<u8>,
+    labour: LabourCapacity,
+    schooling: Schooling,
+    employment: Employment,
+    safety_net: SafetyNet,
+    medical: bool,
+    pension: bool,
+    resident: bool,
+}
+
+/// Ages are as of mid-2022, when the households are registered.
+const REF_YEAR: i64 = 2022;
+
+fn birth_for_age(rng: &mut Rng, age: i64) -> NaiveDate {
+    let year = i32::try_from((REF_YEAR - age).min(2021)).unwrap_or(2000);
+    days(ymd(year, 1, 1), rng.between(0, 364))
+}
+
+fn spec(rng: &mut Rng, relation: Relation, age: i64, male: bool, surname: &str) -> Spec {
+    let birth = birth_for_age(rng, age);
+    spec_born(rng, relation, birth, male, surname)
+}
+
+fn spec_born(rng: &mut Rng, relation: Relation, birth: NaiveDate, male: bool, surname: &str) -> Spec {
+    let age = REF_YEAR - i64::from(birth.year());
+    let name = format!("{surname}{}", given_name(rng, birth.year(), male));
+    let schooling = match age {
+        ..=2 => Schooling::None,
+        3..=5 => Schooling::Preschool,
+        6..=11 => Schooling::Primary,
+        12..=14 => Schooling::Junior,
+        15..=17 if rng.chance(780) => Schooling::Senior,
+        15..=17 => Schooling::Vocational,
+        18..=21 => match rng.below(10) {
+            0..=3 => Schooling::Higher,
+            4 => Schooling::Vocational,
+            _ => Schooling::None,
+        },
+        _ => Schooling::None,
+    };
+    let student = schooling != Schooling::None;
+    let labour = if age < 16 || student {
+        LabourCapacity::None
+    } else if age < 60 {
+        match rng.below(100) {
+            0..=66 => LabourCapacity::Normal,
+            67..=94 => LabourCapacity::Skilled,
+            _ => LabourCapacity::Weak,
+        }
+    } else if age < 70 {
+        if rng.chance(600) { LabourCapacity::Weak } else { LabourCapacity::Normal }
+    } else if rng.chance(500) {
+        LabourCapacity::Lost
+    } else {
+        LabourCapacity::Weak
+    };
+    let employment = if age < 16 || student {
+        Employment::NotApplicable
+    } else if age < 60 {
+        [
+            Employment::Farming,
+            Employment::LocalWork,
+            Employment::MigrantWork,
+            Employment::SelfEmployed,
+            Employment::Unemployed,
+            Employment::PublicWelfareJob,
+        ][rng.weighted(&[28, 34, 20, 10, 4, 4])]
+    } else if age < 70 && rng.chance(650) {
+        Employment::Farming
+    } else {
+        Employment::NotApplicable
+    };
+    let health = match age {
+        60.. => [Health::Healthy, Health::Chronic, Health::SeriousIllness, Health::Disabled]
+            [rng.weighted(&[58, 36, 2, 4])],
+        18..=59 => [Health::Healthy, Health::Chronic, Health::SeriousIllness, Health::Disabled]
+            [rng.weighted(&[92, 5, 1, 2])],
+        _ => [Health::Healthy, Health::Chronic, Health::Disabled][rng.weighted(&[97, 2, 1])],
+    };
+    let disability = (health == Health::Disabled).then(|| 2 + u8::try_from(rng.below(3)).unwrap_or(0));
+    let labour = match (health, labour) {
+        (Health::Disabled | Health::SeriousIllness, LabourCapacity::Normal | LabourCapacity::Skilled) => {
+            LabourCapacity::Weak
+        }
+        (_, l) => l,
+    };
+    Spec {
+        name,
+        relation,
+        birth,
+        male,
+        health,
+        disability,
+        labour,
+        schooling,
+        employment,
+        safety_net: SafetyNet::None,
+        medical: rng.chance(985),
+        pension: age >= 16 && !student && rng.chance(900),
+        resident: true,
+    }
+}
+
+fn other_surname(rng: &mut Rng, surname: &str) -> &'static str {
+    loop {
+        let s = rng.pick(&SURNAMES);
+        if s != surname {
+            return s;
+        }
+    }
+}
+
+/// A family of exactly `n` members, head first, with ages consistent with relations.
+fn family(rng: &mut Rng, n: usize, kind: Kind) -> Vec<Spec> {
+    let n = n.max(1);
+    let surname = rng.pick(&SURNAMES);
+    let mut out = Vec::with_capacity(n);
+    let head_male = rng.chance(880);
+    let no_labour = |s: &mut Spec, rng: &mut Rng| {
+        s.labour = if rng.chance(600) { LabourCapacity::Lost } else { LabourCapacity::None };
+        s.employment = Employment::NotApplicable;
+    };
+    match kind {
+        Kind::ElderlyAlone => {
+            let mut head = spec(rng, Relation::Head, rng.between(72, 88), rng.chance(450), surname);
+            no_labour(&mut head, rng);
+            if head.health == Health::Healthy {
+                head.health = Health::Chronic;
+            }
+            out.push(head);
+        }
+        Kind::ElderlyCouple => {
+            let age = rng.between(68, 84);
+            out.push(spec(rng, Relation::Head, age, true, surname));
+            let spouse_surname = other_surname(rng, surname);
+            out.push(spec(rng, Relation::Spouse, age + rng.between(-4, 1), false, spouse_surname));
+        }
+        Kind::LeftBehind => {
+            let age = rng.between(58, 70);
+            let head = spec(rng, Relation::Head, age, head_male, surname);
+            out.push(head);
+            let spouse_surname = other_surname(rng, surname);
+            let child_age = age - rng.between(26, 30);
+            let mut grandkids = 0;
+            while out.len() < n {
+                match out.len() {
+                    1 => out.push(spec(rng, Relation::Spouse, age + rng.between(-3, 2), !head_male, spouse_surname)),
+                    2 | 4 if grandkids < 2 => {
+                        grandkids += 1;
+                        out.push(spec(rng, Relation::Grandchild, rng.between(5, 13), rng.chance(520), surname));
+                    }
+                    3 => {
+                        let mut parent = spec(rng, Relation::Child, child_age, true, surname);
+                        parent.resident = false;
+                        parent.employment = Employment::MigrantWork;
+                        parent.labour = LabourCapacity::Normal;
+                        parent.schooling = Schooling::None;
+                        out.push(parent);
+                    }
+                    _ => {
+                        let in_law_surname = other_surname(rng, surname);
+                        let mut in_law = spec(rng, Relation::ChildInLaw, child_age - 1, false, in_law_surname);
+                        in_law.resident = false;
+                        in_law.employment = Employment::MigrantWork;
+                        in_law.labour = LabourCapacity::Normal;
+                        in_law.schooling = Schooling::None;
+                        out.push(in_law);
+                    }
+                }
+            }
+        }
+        Kind::Ordinary | Kind::Working => {
+            let head_age = if kind == Kind::Working {
+                rng.between(36, 54)
+            } else {
+                match rng.weighted(&[20, 35, 30, 15]) {
+                    0 => rng.between(28, 40),
+                    1 => rng.between(41, 55),
+                    2 => rng.between(56, 68),
+                    _ => rng.between(69, 80),
+                }
+            };
+            let mut head = spec(rng, Relation::Head, head_age, head_male, surname);
+            if kind == Kind::Working {
+                head.health = Health::Healthy;
+                head.disability = None;
+                head.labour = LabourCapacity::Normal;
+                head.employment = rng.pick(&[Employment::LocalWork, Employment::MigrantWork, Employment::Farming]);
+            }
+            out.push(head);
+            let spouse_surname = other_surname(rng, surname);
+            if n > 1 && rng.chance(if head_age >= 70 { 600 } else { 930 }) {
+                out.push(spec(rng, Relation::Spouse, head_age + rng.between(-4, 3), !head_male, spouse_surname));
+            }
+            let parent_ok = head_age <= 52;
+            let mut parents = 0;
+            if n - out.len() >= 3 && parent_ok && rng.chance(350) {
+                out.push(spec(rng, Relation::Parent, head_age + rng.between(25, 30), rng.chance(400), surname));
+                parents += 1;
+            }
+            let mut next_child = head_age - rng.between(23, 30);
+            let mut eldest = None;
+            let mut kids = 0;
+            let mut in_law = false;
+            let mut grandkids = 0;
+            while out.len() < n {
+                if next_child >= 1 && kids < 3 {
+                    out.push(spec(rng, Relation::Child, next_child, rng.chance(520), surname));
+                    eldest.get_or_insert(next_child);
+                    kids += 1;
+                    next_child -= rng.between(2, 6);
+                    continue;
+                }
+                let eldest_age = eldest.unwrap_or(0);
+                if eldest_age >= 24 && !in_law {
+                    in_law = true;
+                    let s = other_surname(rng, surname);
+                    out.push(spec(rng, Relation::ChildInLaw, eldest_age + rng.between(-2, 2), rng.chance(300), s));
+                    continue;
+                }
+                let grandchild_age = eldest_age - rng.between(23, 28);
+                if eldest_age >= 25 && grandkids < 2 && grandchild_age >= 1 {
+                    grandkids += 1;
+                    out.push(spec(rng, Relation::Grandchild, grandchild_age, rng.chance(520), surname));
+                    continue;
+                }
+                if parent_ok && parents < 2 {
+                    parents += 1;
+                    out.push(spec(rng, Relation::Parent, head_age + rng.between(25, 31), parents == 1, surname));
+                    continue;
+                }
+                out.push(spec(rng, Relation::Sibling, (head_age + rng.between(-8, 8)).max(18), rng.chance(500), surname));
+            }
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+/// A fictitious, valid ID number: `370305`, the birth date, a sequence number whose last digit
+/// has the sex's parity, and the check digit. Unique within the demo.
+fn id_number(rng: &mut Rng, birth: NaiveDate, male: bool, ids: &mut HashSet<String>) -> String {
+    loop {
+        let sequence = rng.below(500) * 2 + usize::from(male);
+        let first17 = format!("{COUNTY}{}{sequence:03}", birth.format("%Y%m%d"));
+        let check = IdNumber::check_digit(&first17).expect("17 digits");
+        let number = format!("{first17}{check}");
+        if ids.insert(number.clone()) {
+            return number;
+        }
+    }
+}
+
+fn seal(spec: &Spec, member_id: Uuid, rng: &mut Rng, ids: &mut HashSet<String>, pii: &PiiKeys) -> MemberProfile {
+    let number = id_number(rng, spec.birth, spec.male, ids);
+    let parsed = IdNumber::parse(&number).expect("a generated ID number is valid");
+    MemberProfile {
+        member_id,
+        name: spec.name.clone(),
+        id_number: pii.seal_id(&parsed),
+        birth_date: parsed.birth_date(),
+        sex: parsed.sex(),
+        relation: spec.relation,
+        health: spec.health,
+        disability_level: spec.disability,
+        labour: spec.labour,
+        schooling: spec.schooling,
+        employment: spec.employment,
+        safety_net: spec.safety_net,
+        insurance: Insurance { medical: spec.medical, pension: spec.pension },
+        phone: None,
+        resident: spec.resident,
+    }
+}
+
+// ── commands ─────────────────────────────────────────────────────────────────────────────
+
+#[derive(Debug, Clone)]
+enum Cmd {
+    Household(Box<H>),
+    Alert(Box<AlertCommand>),
+    User(Box<UserCommand>),
+}
+
+/// One command for one stream, with its stable id.
+#[derive(Debug, Clone)]
+struct Op {
+    key: String,
+    stream: StreamRef,
+    caller: Caller,
+    meta: CommandMeta,
+    cmd: Cmd,
+}
+
+/// Commands run in order (one household with its alerts, or one user).
+#[derive(Debug, Clone)]
+struct Plan {
+    ops: Vec<Op>,
+    household: Option<Summary>,
+}
+
+/// What a household plan leaves behind, for the report.
+#[derive(Debug, Clone)]
+struct Summary {
+    id: Uuid,
+    key: String,
+    village: String,
+    stage: Option<&'static str>,
+    people: usize,
+    tags: Vec<FocusGroup>,
+    approvals: Vec<NaiveDate>,
+    alerts: Vec<(Uuid, &'static str)>,
+}
+
+#[derive(Default)]
+struct Stats {
+    commands: AtomicU64,
+}
+
+async fn run_plans(api: &ApiContext, mut plans: Vec<Plan>, workers: usize, stats: Arc<Stats>) -> anyhow::Result<()> {
+    // Longest first, so that no long case is left running alone at the end.
+    plans.sort_by_key(|p| std::cmp::Reverse(p.ops.len()));
+    let plans = Arc::new(plans);
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (api, plans, next, failed, stats) = (api.clone(), plans.clone(), next.clone(), failed.clone(), stats.clone());
+        tasks.spawn(async move {
+            while !failed.load(Ordering::Relaxed) {
+                let Some(plan) = plans.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                for op in &plan.ops {
+                    if let Err(e) = run_op(&api, op).await {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                    stats.commands.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    let mut first = None;
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined.map_err(|e| anyhow!("a demo worker failed: {e}")).and_then(|r| r);
+        if let Err(e) = result {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+async fn run_op(api: &ApiContext, op: &Op) -> anyhow::Result<()> {
+    let result = match &op.cmd {
+        Cmd::Household(c) => {
+            exec::execute::<Household, _>(api, &op.caller, &op.stream, &op.meta, |_| Ok((**c).clone())).await
+        }
+        Cmd::Alert(c) => exec::execute::<Alert, _>(api, &op.caller, &op.stream, &op.meta, |_| Ok((**c).clone())).await,
+        Cmd::User(c) => exec::execute::<User, _>(api, &op.caller, &op.stream, &op.meta, |_| Ok((**c).clone())).await,
+    };
+    result.map(|_| ()).map_err(|e| anyhow!("demo command {} was refused: {}", op.key, e.message()))
+}
+
+/// Everything the generator needs.
+struct Gen<'w> {
+    seed: u64,
+    world: &'w World,
+    policy: PolicyBook,
+    pii: &'w PiiKeys,
+    /// The day of loading in China; recent steps are dated back from it.
+    today: NaiveDate,
+    now: DateTime<Utc>,
+}
+
+/// What a monitored-household case ends as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Applied,
+    HomeVerified,
+    DataCompared,
+    ReviewApproved,
+    NoticeOpen,
+    NoticeClosed,
+    TownshipApproved,
+    Returned,
+    IdentificationOverdue,
+    GreenChannel,
+    GreenChannelOverdue,
+    RejectedByComparison,
+    RejectedByReview,
+    Eligible,
+    BelowLine,
+    TooShort,
+    NoLabour,
+    OpenAlert,
+    HousingInsecure,
+    RiskWithoutMeasure,
+    RemovalProposed,
+    RemovalNoticeOpen,
+    RemovalTownshipApproved,
+    RemovalWithdrawn,
+    Removed,
+    RolledBack,
+    ReIdentified,
+}
+
+impl Fate {
+    fn stage(self) -> &'static str {
+        match self {
+            Self::Applied => "APPLIED",
+            Self::HomeVerified => "HOME_VERIFIED",
+            Self::DataCompared => "DATA_COMPARED",
+            Self::ReviewApproved => "REVIEW_APPROVED",
+            Self::NoticeOpen => "NOTICE_OPEN",
+            Self::NoticeClosed => "NOTICE_CLOSED",
+            Self::TownshipApproved => "TOWNSHIP_APPROVED",
+            Self::Returned => "RETURNED_BY_TOWNSHIP",
+            Self::IdentificationOverdue => "IDENTIFICATION_OVERDUE",
+            Self::GreenChannel => "GREEN_CHANNEL",
+            Self::GreenChannelOverdue => "GREEN_CHANNEL_OVERDUE",
+            Self::RejectedByComparison | Self::RejectedByReview => "REJECTED",
+            Self::Eligible => "MONITORED_ELIGIBLE",
+            Self::BelowLine => "MONITORED_INCOME_BELOW_LINE",
+            Self::TooShort => "MONITORED_TOO_SHORT",
+            Self::NoLabour => "MONITORED_NO_LABOUR",
+            Self::OpenAlert => "MONITORED_OPEN_ALERT",
+            Self::HousingInsecure => "MONITORED_HOUSING_INSECURE",
+            Self::RiskWithoutMeasure => "MONITORED_RISK_WITHOUT_MEASURE",
+            Self::RemovalProposed => "REMOVAL_PROPOSED",
+            Self::RemovalNoticeOpen => "REMOVAL_NOTICE_OPEN",
+            Self::RemovalTownshipApproved => "REMOVAL_TOWNSHIP_APPROVED",
+            Self::RemovalWithdrawn => "MONITORED_REMOVAL_WITHDRAWN",
+            Self::Removed => "RISK_REMOVED",
+            Self::RolledBack => "MONITORED_ROLLED_BACK",
+            Self::ReIdentified => "MONITORED_SECOND_EPISODE",
+        }
+    }
+}
+
+/// A monitored-household case to generate.
+#[derive(Debug, Clone)]
+struct CaseSpec {
+    key: String,
+    fate: Fate,
+    village: (usize, usize),
+    size: usize,
+    kind: Kind,
+    risks: Vec<RiskType>,
+    /// The application day for cases dated absolutely (their history lies before 2026).
+    apply_on: Option<NaiveDate>,
+    via_alert: bool,
+    formerly_poor: bool,
+}
+
+const RISK_SETS: [&[RiskType]; 8] = [
+    &[RiskType::Illness],
+    &[RiskType::Illness, RiskType::UnstableWork],
+    &[RiskType::Disability],
+    &[RiskType::Schooling, RiskType::Illness],
+    &[RiskType::UnstableWork],
+    &[RiskType::Housing, RiskType::Illness],
+    &[RiskType::Accident],
+    &[RiskType::FailedBusiness],
+];
+
+/// The 2023 cohort: 22 households, 62 people, approved in 2023 (the seed document's figure).
+const COHORT_2023: [(Fate, usize); 22] = [
+    (Fate::Removed, 4),
+    (Fate::Eligible, 3),
+    (Fate::Removed, 2),
+    (Fate::NoLabour, 1),
+    (Fate::Removed, 5),
+    (Fate::RolledBack, 3),
+    (Fate::Removed, 3),
+    (Fate::ReIdentified, 2),
+    (Fate::Eligible, 4),
+    (Fate::Removed, 2),
+    (Fate::BelowLine, 3),
+    (Fate::NoLabour, 1),
+    (Fate::Removed, 2),
+    (Fate::RemovalProposed, 3),
+    (Fate::Removed, 4),
+    (Fate::Removed, 3),
+    (Fate::NoLabour, 2),
+    (Fate::RemovalNoticeOpen, 3),
+    (Fate::Removed, 4),
+    (Fate::Eligible, 2),
+    (Fate::BelowLine, 3),
+    (Fate::Removed, 3),
+];
+
+/// Later cases (approved 2024 or after, or still in identification), always present.
+const LATER_CASES: [(&str, Fate, Option<(i32, u32, u32)>, bool); 28] = [
+    ("x24-removed-1", Fate::Removed, Some((2024, 3, 11)), true),
+    ("x24-removed-2", Fate::Removed, Some((2024, 5, 20)), false),
+    ("x24-removed-3", Fate::Removed, Some((2024, 8, 12)), true),
+    ("x24-eligible", Fate::Eligible, Some((2024, 4, 15)), false),
+    ("x25-eligible", Fate::Eligible, Some((2025, 3, 10)), true),
+    ("x25-below-1", Fate::BelowLine, Some((2025, 2, 17)), false),
+    ("x25-below-2", Fate::BelowLine, Some((2025, 6, 9)), true),
+    ("x26-short-1", Fate::TooShort, None, false),
+    ("x26-short-2", Fate::TooShort, None, true),
+    ("x24-open-alert", Fate::OpenAlert, Some((2024, 6, 17)), false),
+    ("x25-housing", Fate::HousingInsecure, Some((2025, 4, 14)), false),
+    ("x25-unmeasured", Fate::RiskWithoutMeasure, Some((2025, 7, 7)), false),
+    ("x24-removal-township", Fate::RemovalTownshipApproved, Some((2024, 10, 14)), false),
+    ("x24-removal-withdrawn", Fate::RemovalWithdrawn, Some((2024, 11, 11)), true),
+    ("x25-removal-proposed", Fate::RemovalProposed, Some((2025, 1, 13)), false),
+    ("id-applied", Fate::Applied, None, true),
+    ("id-home-verified", Fate::HomeVerified, None, false),
+    ("id-data-compared", Fate::DataCompared, None, false),
+    ("id-reviewed", Fate::ReviewApproved, None, false),
+    ("id-notice-open", Fate::NoticeOpen, None, true),
+    ("id-notice-closed", Fate::NoticeClosed, None, false),
+    ("id-township-approved", Fate::TownshipApproved, None, false),
+    ("id-returned", Fate::Returned, None, false),
+    ("id-overdue", Fate::IdentificationOverdue, None, false),
+    ("green-channel", Fate::GreenChannel, None, true),
+    ("green-channel-overdue", Fate::GreenChannelOverdue, None, true),
+    ("rejected-comparison", Fate::RejectedByComparison, Some((2025, 4, 7)), false),
+    ("rejected-review", Fate::RejectedByReview, Some((2024, 9, 9)), false),
+];
+
+/// Extra cases, one per 100 households, cycling through these.
+const EXTRA_FATES: [Fate; 8] = [
+    Fate::Eligible,
+    Fate::BelowLine,
+    Fate::Removed,
+    Fate::TooShort,
+    Fate::NoticeOpen,
+    Fate::NoLabour,
+    Fate::Applied,
+    Fate::RemovalProposed,
+];
+
+impl Gen<'_> {
+    fn line_yuan(&self, month: YearMonth) -> i64 {
+        self.policy.line_for_month(month).unwrap_or(700_000) / 100
+    }
+
+    fn ago(&self, n: i64) -> NaiveDate {
+        days(self.today, -n)
+    }
+
+    /// The last month whose income can be recorded (the month before this one).
+    fn last_month(&self) -> YearMonth {
+        YearMonth::of(self.today).previous()
+    }
+
+    fn cases(&self, households: usize) -> Vec<CaseSpec> {
+        let mut out = Vec::new();
+        for (i, (fate, size)) in COHORT_2023.iter().enumerate() {
+            let offset = i64::try_from(i).unwrap_or(0) * 12;
+            let village = if i % 3 == 0 { DEMO_VILLAGE } else { (i * 5 % 12, i * 7) };
+            let risks: Vec<RiskType> = match fate {
+                Fate::NoLabour => vec![RiskType::LackOfLabour, RiskType::Illness],
+                Fate::RolledBack => vec![RiskType::Illness, RiskType::UnstableWork],
+                _ => RISK_SETS[i % RISK_SETS.len()].to_vec(),
+            };
+            out.push(CaseSpec {
+                key: format!("case:c23-{i:02}"),
+                fate: *fate,
+                village,
+                size: *size,
+                kind: match (fate, size) {
+                    (Fate::NoLabour, 1) => Kind::ElderlyAlone,
+                    (Fate::NoLabour, _) => Kind::ElderlyCouple,
+                    _ => Kind::Working,
+                },
+                risks,
+                apply_on: Some(days(ymd(2023, 2, 6), offset)),
+                via_alert: i % 2 == 0,
+                formerly_poor: i % 4 == 1,
+            });
+        }
+        for (i, (key, fate, on, via_alert)) in LATER_CASES.iter().enumerate() {
+            let mut rng = Rng::keyed(self.seed, key);
+            let village = if i % 3 == 1 { DEMO_VILLAGE } else { self.world.random_village(&mut rng) };
+            out.push(self.later_case(format!("case:{key}"), *fate, village, on.map(|(y, m, d)| ymd(y, m, d)), *via_alert, i, &mut rng));
+        }
+        for k in 0..households / 100 {
+            let key = format!("case:extra-{k:03}");
+            let mut rng = Rng::keyed(self.seed, &key);
+            let fate = EXTRA_FATES[k % EXTRA_FATES.len()];
+            let village = self.world.random_village(&mut rng);
+            let offset = i64::try_from(k * 41 % 560).unwrap_or(0);
+            let apply_on = match fate {
+                Fate::Eligible | Fate::BelowLine | Fate::Removed | Fate::NoLabour | Fate::RemovalProposed => {
+                    Some(days(ymd(2024, 2, 5), offset))
+                }
+                _ => None,
+            };
+            out.push(self.later_case(key, fate, village, apply_on, k % 3 == 0, k + 3, &mut rng));
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn later_case(
+        &self,
+        key: String,
+        fate: Fate,
+        village: (usize, usize),
+        apply_on: Option<NaiveDate>,
+        via_alert: bool,
+        i: usize,
+        rng: &mut Rng,
+    ) -> CaseSpec {
+        let (kind, size, risks) = match fate {
+            Fate::NoLabour => {
+                let size = 1 + rng.below(2);
+                let kind = if size == 1 { Kind::ElderlyAlone } else { Kind::ElderlyCouple };
+                (kind, size, vec![RiskType::LackOfLabour, RiskType::Illness])
+            }
+            Fate::OpenAlert => (Kind::Working, 2 + rng.below(3), vec![RiskType::Illness, RiskType::UnstableWork]),
+            Fate::HousingInsecure => (Kind::Working, 2 + rng.below(3), vec![RiskType::Housing, RiskType::UnstableWork]),
+            Fate::RiskWithoutMeasure => (Kind::Working, 3 + rng.below(2), vec![RiskType::Illness, RiskType::Schooling]),
+            Fate::GreenChannel => (Kind::Working, 2 + rng.below(3), vec![RiskType::Accident]),
+            Fate::GreenChannelOverdue => (Kind::Working, 2 + rng.below(3), vec![RiskType::Disaster]),
+            _ => (Kind::Working, 1 + rng.below(5), RISK_SETS[i % RISK_SETS.len()].to_vec()),
+        };
+        CaseSpec { key, fate, village, size, kind, risks, apply_on, via_alert, formerly_poor: i % 4 == 2 }
+    }
+
+    /// Every plan: users first, then households (cases and ordinary ones).
+    fn plans(&self, households: usize) -> anyhow::Result<Vec<Plan>> {
+        let mut ids = HashSet::new();
+        let cases = self.cases(households);
+        let mut household_plans = Vec::with_capacity(households);
+        for spec in &cases {
+            household_plans.push(case(self, spec, &mut ids));
+        }
+        for index in 0..households.saturating_sub(cases.len()) {
+            household_plans.push(ordinary(self, index, &mut ids));
+        }
+        let problems: Vec<String> = household_plans
+            .iter()
+            .flat_map(|(_, problems)| problems.iter().cloned())
+            .collect();
+        if let Some(first) = problems.first() {
+            bail!("the demo generator made {} bad command(s), first: {first}", problems.len());
+        }
+        let household_plans: Vec<Plan> = household_plans.into_iter().map(|(p, _)| p).collect();
+        let mut plans = self.user_plans(&household_plans);
+        plans.extend(household_plans);
+        Ok(plans)
+    }
+
+    /// Registrations (dated before any household), cadre assignments and the spot-checker's
+    /// sample.
+    fn user_plans(&self, households: &[Plan]) -> Vec<Plan> {
+        let registered = ymd(2022, 1, 4);
+        let system = dixian_api::user::system_caller(&RegionCode::parse(COUNTY).expect("the county code"));
+        let system_actor = Actor::new(system.user_id, system.role, system.jurisdiction.clone());
+        let mut plans = Vec::new();
+        let summaries: Vec<&Summary> = households.iter().filter_map(|p| p.household.as_ref()).collect();
+        for (n, user) in self.world.users().into_iter().enumerate() {
+            let stream = StreamRef::user(user.id, &user.jurisdiction).expect("a county user stream");
+            let minute = u32::try_from(n % 60).unwrap_or(0);
+            let at = china_time(registered, 9 + u32::try_from(n / 60).unwrap_or(0), minute);
+            let meta = CommandMeta::new(
+                demo_id(self.seed, &format!("{}/register", user_key(user))),
+                &(user.id, user.name.as_str(), user.role.code(), user.jurisdiction.as_str()),
+                "registerUser",
+            );
+            let mut ops = vec![Op {
+                key: format!("{}/register", user_key(user)),
+                stream: stream.clone(),
+                caller: system.clone(),
+                meta,
+                cmd: Cmd::User(Box::new(UserCommand::RegisterUser {
+                    actor: system_actor.clone(),
+                    at,
+                    user_id: user.id,
+                    name: user.name.clone(),
+                    role: user.role,
+                    jurisdiction: user.jurisdiction.clone(),
+                })),
+            }];
+            let mut push = |label: String, by: &UserSpec, cmd: UserCommand| {
+                let key = format!("{}/{label}", user_key(user));
+                ops.push(Op {
+                    meta: CommandMeta::new(demo_id(self.seed, &key), &key, "demo"),
+                    key,
+                    stream: stream.clone(),
+                    caller: by.caller(),
+                    cmd: Cmd::User(Box::new(cmd)),
+                });
+            };
+            if user.role == Role::Cadre {
+                // 包村: the township's first village; 包户: its monitored households.
+                let township = self.world.townships.iter().find(|t| t.cadre.id == user.id).expect("the cadre's township");
+                let village = &township.villages[0];
+                push(
+                    format!("assign:{}", village.code),
+                    &township.officer,
+                    UserCommand::AssignCadre {
+                        actor: township.officer.actor(),
+                        at: china_time(ymd(2022, 2, 14), 10, 0),
+                        scope: CadreScope::Village,
+                        target: village.code.as_str().to_owned(),
+                        region: village.code.clone(),
+                    },
+                );
+                let mut covered: Vec<(NaiveDate, &Summary, &Village)> = Vec::new();
+                for s in &summaries {
+                    let Some(first) = s.approvals.first() else { continue };
+                    if let Some(v) = township.villages.iter().find(|v| v.code.as_str() == s.village) {
+                        covered.push((*first, s, v));
+                    }
+                }
+                covered.sort_by_key(|(d, s, _)| (*d, s.id));
+                for (day, s, v) in covered {
+                    push(
+                        format!("assign:{}", s.id),
+                        &township.officer,
+                        UserCommand::AssignCadre {
+                            actor: township.officer.actor(),
+                            at: china_time(days(day, 1), 11, 0),
+                            scope: CadreScope::Household,
+                            target: s.id.to_string(),
+                            region: v.code.clone(),
+                        },
+                    );
+                }
+            }
+            if user.role == Role::SpotChecker {
+                // A sample of monitored and ordinary households, granted by the county bureau.
+                let mut sample: Vec<Uuid> = summaries
+                    .iter()
+                    .filter(|s| s.key.starts_with("case:c23-") || s.key.starts_with("case:x2"))
+                    .step_by(3)
+                    .map(|s| s.id)
+                    .collect();
+                sample.extend(summaries.iter().filter(|s| s.key.starts_with("hh:")).take(6).map(|s| s.id));
+                push(
+                    "sample".to_owned(),
+                    &self.world.county,
+                    UserCommand::GrantSample {
+                        actor: self.world.county.actor(),
+                        at: china_time(self.ago(3), 10, 0),
+                        sample_id: demo_id(self.seed, "sample:2026"),
+                        region: RegionCode::parse(COUNTY).expect("the county code"),
+                        household_ids: sample,
+                    },
+                );
+            }
+            plans.push(Plan { ops, household: None });
+        }
+        plans
+    }
+}
+
+fn user_key(user: &UserSpec) -> String {
+    format!("user:{}:{}", user.role.code(), user.jurisdiction)
+}
+
