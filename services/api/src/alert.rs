@@ -989,33 +989,26 @@ async fn raise_about_household(
     let mut open = open_alerts(api, household_id, household.open_alerts.iter().copied()).await?;
     // An alert found open may close before the duplicate lands on it (the queue can also lag
     // behind a close): then the next candidate, until none is left and a new alert is raised.
-    loop {
-        match dedup(&open, raise) {
-            Dedup::LinkTo(existing) => {
-                let target = StreamRef::alert(existing, &alert_county(api, existing).await?)?;
-                let report = raise
-                    .duplicate_report()
-                    .ok_or_else(|| ApiError::internal("a raise has a duplicate report"))?;
-                match exec::execute::<AlertDecider, _>(api, caller, &target, meta, |_| {
-                    Ok(report.clone())
-                })
-                .await
-                {
-                    Ok(executed) => {
-                        return Ok(payload(
-                            read_alert(api, caller, existing).await?,
-                            &executed,
-                            Some(existing),
-                            None,
-                        ));
-                    }
-                    Err(ApiError::Rule { rule, .. }) if rule == "ALERT_CLOSED" => {
-                        open.retain(|a| a.alert_id != existing)
-                    }
-                    Err(e) => return Err(e),
-                }
+    while let Dedup::LinkTo(existing) = dedup(&open, raise) {
+        let target = StreamRef::alert(existing, &alert_county(api, existing).await?)?;
+        let report = raise
+            .duplicate_report()
+            .ok_or_else(|| ApiError::internal("a raise has a duplicate report"))?;
+        match exec::execute::<AlertDecider, _>(api, caller, &target, meta, |_| Ok(report.clone()))
+            .await
+        {
+            Ok(executed) => {
+                return Ok(payload(
+                    read_alert(api, caller, existing).await?,
+                    &executed,
+                    Some(existing),
+                    None,
+                ));
             }
-            Dedup::New => break,
+            Err(ApiError::Rule { rule, .. }) if rule == "ALERT_CLOSED" => {
+                open.retain(|a| a.alert_id != existing)
+            }
+            Err(e) => return Err(e),
         }
     }
     let alert_id = stream_alert_id(&stream.id)?;

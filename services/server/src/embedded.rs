@@ -27,7 +27,13 @@ pub struct EmbeddedPostgres {
 impl EmbeddedPostgres {
     /// Initialises (first time) and starts the cluster under `data_dir/pg`.
     pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
-        let bin = find_bin_dir().context(INSTALL_HINT)?;
+        let bin = match find_bin_dir() {
+            Ok(bin) => bin,
+            Err(_) => {
+                install_postgres()?;
+                find_bin_dir().context(INSTALL_HINT)?
+            }
+        };
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
         let data_dir = data_dir.canonicalize()?;
@@ -195,6 +201,25 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
         }
     }
     bail!("initdb and pg_ctl were not found")
+}
+
+/// On a fresh Debian/Ubuntu machine, as root, installs PostgreSQL (the run command must work
+/// from a clean clone); anywhere else, says exactly how. `DIXIAN_NO_INSTALL=1` turns it off.
+fn install_postgres() -> anyhow::Result<()> {
+    let can = is_root().unwrap_or(false)
+        && std::path::Path::new("/usr/bin/apt-get").exists()
+        && std::env::var("DIXIAN_NO_INSTALL").is_err();
+    if !can {
+        bail!(INSTALL_HINT);
+    }
+    eprintln!("PostgreSQL is not installed: installing it with apt-get (set DIXIAN_NO_INSTALL=1 to prevent this)");
+    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "postgresql"][..]] {
+        let status = Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+        if !status.success() {
+            bail!("apt-get {} failed; {INSTALL_HINT}", args.join(" "));
+        }
+    }
+    Ok(())
 }
 
 fn is_root() -> anyhow::Result<bool> {

@@ -169,25 +169,22 @@ pub(crate) async fn append_batch(
         let fingerprint = request_fingerprint(req);
         // 1. Idempotency first: a retry whose first attempt committed gets its original answer,
         //    not a version conflict.
-        if let Some(command_id) = req.command_id {
-            if let Some(known) = commands.get(&command_id) {
-                if known.request_hash == fingerprint && known.stream_id == req.stream_id {
-                    results.push(Ok(Appended {
-                        duplicate: true,
-                        ..known.answer.clone()
-                    }));
-                } else {
-                    results.push(Err(AppendError::CommandReused { command_id }));
-                }
-                continue;
+        if let Some(command_id) = req.command_id
+            && let Some(known) = commands.get(&command_id)
+        {
+            if known.request_hash == fingerprint && known.stream_id == req.stream_id {
+                results.push(Ok(Appended {
+                    duplicate: true,
+                    ..known.answer.clone()
+                }));
+            } else {
+                results.push(Err(AppendError::CommandReused { command_id }));
             }
+            continue;
         }
-        match event_id_duplicate(req, &stored_events, &batch_event_ids, ledger) {
-            Some(answer) => {
-                results.push(answer);
-                continue;
-            }
-            None => {}
+        if let Some(answer) = event_id_duplicate(req, &stored_events, &batch_event_ids, ledger) {
+            results.push(answer);
+            continue;
         }
         // 2. A stream belongs to one ledger for life.
         let (home, version, stream_type) = match streams.get(&req.stream_id) {

@@ -38,6 +38,16 @@ pub use read::StreamRead;
 pub use verify::{Anchor, AnchorKey, Damage, Problem, VerifyReport};
 pub use writer::GroupCommitConfig;
 
+/// A stored command: (request hash, stream, first seq, last seq, stream version, recorded at).
+type CommandRow = (
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    i64,
+    chrono::DateTime<chrono::Utc>,
+);
+
 /// The latest commit a process has seen: projections wake on changes of this.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Commit {
@@ -177,14 +187,7 @@ impl EventStore {
         ledger: &LedgerId,
         command_id: Uuid,
     ) -> Result<Option<(Vec<u8>, Appended)>, StoreError> {
-        let row: Option<(
-            Vec<u8>,
-            String,
-            i64,
-            i64,
-            i64,
-            chrono::DateTime<chrono::Utc>,
-        )> = sqlx::query_as(
+        let row: Option<CommandRow> = sqlx::query_as(
             "select request_hash, stream_id, first_seq, last_seq, stream_version, recorded_at
                    from es.command where ledger = $1 and command_id = $2",
         )
