@@ -104,21 +104,10 @@ async fn a_household_goes_from_a_medical_insurance_alert_to_risk_removal() {
         "occurredAt": days_ago(288),
     })).await;
 
-    // 识别纳入: the village files the application (if the study's follow-up could not) …
-    let file = app
-        .gql(
-            Some(&cast.grid),
-            "query($id: UUID!) { household(id: $id) { status { code } } }",
-            json!({ "id": h }),
-        )
-        .await;
-    if file["data"]["household"]["status"]["code"] != "IDENTIFYING" {
-        step(&app, &cast.secretary, "applyForMonitoring", "ApplyForMonitoringInput", json!({
-            "commandId": Uuid::now_v7(), "householdId": h, "signedAuthorisation": true, "sourceAlert": alert,
-            "clueFoundOn": china_date(days_ago(290)), "statement": "因病支出骤增", "attachments": [HASH],
-            "occurredAt": days_ago(288),
-        })).await;
-    }
+    // 识别纳入: the township's study itself opened the household's identification.
+    let file = app.gql(Some(&cast.grid), "query($id: UUID!) { household(id: $id) { status { code } identification { sourceAlert } } }", json!({ "id": h })).await;
+    assert_eq!(file["data"]["household"]["status"]["code"], "IDENTIFYING", "{file}");
+    assert_eq!(file["data"]["household"]["identification"]["sourceAlert"], alert.as_str());
     // … and every step follows, each by its role.
     let verifiers = [Uuid::now_v7(), Uuid::now_v7()];
     step(&app, &cast.grid, "recordHomeVerification", "VerificationInput", json!({

@@ -78,6 +78,7 @@ const ASSESSORS: &[Role] = &[GridWorker, VillageSecretary, Role::Cadre];
 const FIELD: &[Role] = &[GridWorker, VillageSecretary, Role::Cadre, TownshipOfficer];
 const OBJECTION_TAKERS: &[Role] = &[GridWorker, VillageSecretary, TownshipOfficer];
 const DECIDERS: &[Role] = &[TownshipOfficer, CountyOfficer];
+const ALERT_APPLICANTS: &[Role] = &[GridWorker, VillageSecretary, TownshipOfficer, CountyOfficer];
 const STOPPERS: &[Role] = &[VillageSecretary, TownshipOfficer, CountyOfficer];
 const HELPERS: &[Role] = &[
     VillageSecretary,
@@ -105,8 +106,14 @@ pub fn allowed_roles(cmd: &HouseholdCommand) -> &'static [Role] {
         | C::RemoveMember { .. }
         | C::TagFocusGroup { .. }
         | C::UntagFocusGroup { .. }
-        | C::RecordIncome { .. }
-        | C::ApplyForMonitoring { .. } => VILLAGE,
+        | C::RecordIncome { .. } => VILLAGE,
+        // 一户一档一研究一措施: a township study that concludes "start identification" files the
+        // application itself, naming the alert; other applications come from the village.
+        C::ApplyForMonitoring {
+            source_alert: Some(_),
+            ..
+        } => ALERT_APPLICANTS,
+        C::ApplyForMonitoring { .. } => VILLAGE,
         C::AssessLivingConditions { .. } => ASSESSORS,
         C::RecordVisit { kind, .. } => match kind {
             VisitKind::RoutineGridVisit => VILLAGE,

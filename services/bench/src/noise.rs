@@ -67,10 +67,8 @@ fn ours(database: &str) -> HashMap<u32, u64> {
             // auxiliary processes (WAL writer, checkpointer, …) name neither.
             comm.trim() == "postgres" && (cmdline.contains(database) || !cmdline.contains('('))
         };
-        if mine {
-            if let Some(t) = process_ticks(&pid.to_string()) {
-                out.insert(pid, t);
-            }
+        if mine && let Some(t) = process_ticks(&pid.to_string()) {
+            out.insert(pid, t);
         }
     }
     out

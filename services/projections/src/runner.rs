@@ -159,8 +159,7 @@ impl Runner {
             return Ok((0, checkpoint));
         };
         set_search_path(&mut tx, projection.name()).await?;
-        let mut expect = checkpoint + 1;
-        for e in &events {
+        for (expect, e) in (checkpoint + 1..).zip(&events) {
             // The feed is gap-free by construction; a hole here means the log was tampered with.
             assert_eq!(
                 e.seq,
@@ -169,7 +168,6 @@ impl Runner {
                 expect - 1,
                 e.seq
             );
-            expect += 1;
         }
         projection.apply_batch(&mut tx, &events).await?;
         sqlx::query(

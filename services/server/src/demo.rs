@@ -1513,3 +1513,1170 @@ fn user_key(user: &UserSpec) -> String {
     format!("user:{}:{}", user.role.code(), user.jurisdiction)
 }
 
+
+// ── one household's story ────────────────────────────────────────────────────────────────
+
+/// A record dated for later, merged in date order with the steps written directly.
+#[derive(Debug, Clone)]
+enum Deferred {
+    Income { window: YearMonth, per_capita_yuan: i64, note: &'static str },
+    Visit(VisitKind),
+    Assess(LivingConditions),
+    Tag(FocusGroup, String),
+    Update { index: usize, health: Option<Health>, employment: Option<Employment>, note: String },
+    Birth(Box<MemberProfile>, NaiveDate),
+    Death(Relation, NaiveDate),
+    Progress(Uuid, u8, String),
+    Complete(Uuid),
+    Story(Box<Story>),
+}
+
+/// One alert's closed loop, as far as it has got.
+#[derive(Debug, Clone)]
+struct Story {
+    label: String,
+    source: AlertSource,
+    department: Option<Department>,
+    trigger: &'static str,
+    text: String,
+    severity: Severity,
+    raised: NaiveDate,
+    duplicate: Option<NaiveDate>,
+    escalate: Option<NaiveDate>,
+    feedback: Option<(NaiveDate, bool, String)>,
+    study: Option<(NaiveDate, StudyDecision, Option<PlannedMeasure>, String)>,
+    close: Option<NaiveDate>,
+}
+
+impl Story {
+    fn new(label: &str, source: AlertSource, department: Option<Department>, raised: NaiveDate, rng: &mut Rng) -> Self {
+        let (trigger, text, severity) = trigger_for(source, department, raised, rng);
+        Self {
+            label: label.to_owned(),
+            source,
+            department,
+            trigger,
+            text,
+            severity,
+            raised,
+            duplicate: None,
+            escalate: None,
+            feedback: None,
+            study: None,
+            close: None,
+        }
+    }
+
+    /// Found no risk: dismissed by the township and closed.
+    fn dismissed(mut self, rng: &mut Rng) -> Self {
+        let r = self.raised;
+        self.feedback = Some((days(r, 1), false, rng.pick(&DISMISSAL_FINDINGS).to_owned()));
+        self.study = Some((days(r, 3 + rng.between(0, 2)), StudyDecision::NoRiskDismissed, None, rng.pick(&DISMISSAL_REASONS).to_owned()));
+        self.close = Some(days(r, 6));
+        self
+    }
+}
+
+const DISMISSAL_FINDINGS: [&str; 4] = [
+    "经入户核实，医疗费用已通过基本医保、大病保险报销，家庭有稳定务工收入，无返贫风险",
+    "经入户核实，家庭人均纯收入明显高于监测线，两不愁三保障及饮水安全均有保障",
+    "经入户核实，该户子女均有稳定工作并按月赡养，生活无困难",
+    "经入户核实，损失已由保险理赔，家庭收入未受明显影响",
+];
+const DISMISSAL_REASONS: [&str; 3] = [
+    "经镇街研判，该户收入稳定、风险可控，予以排除，纳入网格日常走访",
+    "经镇街研判，家庭刚性支出已消化，人均纯收入高于监测线，不符合纳入条件",
+    "经镇街研判，无返贫致贫风险，予以排除；网格员持续关注",
+];
+
+fn trigger_for(source: AlertSource, department: Option<Department>, day: NaiveDate, rng: &mut Rng) -> (&'static str, String, Severity) {
+    match (source, department) {
+        (AlertSource::DepartmentData, Some(Department::MedicalInsurance)) => {
+            let amount = rng.between(12, 68) * 1000;
+            let severity = if amount > 30_000 { Severity::High } else { Severity::Medium };
+            ("MEDICAL_OUT_OF_POCKET", format!("住院医疗费用个人自付{amount}元，超过预警线1万元"), severity)
+        }
+        (AlertSource::DepartmentData, Some(Department::CivilAffairs)) => {
+            ("TEMPORARY_ASSISTANCE", "申请临时救助：家庭遭遇突发困难，基本生活受影响".to_owned(), Severity::Medium)
+        }
+        (AlertSource::DepartmentData, Some(Department::Education)) => {
+            ("DROPOUT_RISK", "义务教育阶段学生连续缺课超过15天，存在辍学风险".to_owned(), Severity::Medium)
+        }
+        (AlertSource::DepartmentData, Some(Department::Emergency)) => (
+            "DISASTER_LOSS",
+            format!("{}年{}月冰雹灾害受灾名单：蔬菜大棚受损约{}亩", day.year(), day.month(), rng.between(2, 6)),
+            Severity::High,
+        ),
+        (AlertSource::DepartmentData, Some(Department::DisabledFederation)) => {
+            ("NEW_SEVERE_DISABILITY", "新办理残疾人证（二级，肢体）".to_owned(), Severity::Medium)
+        }
+        (AlertSource::DepartmentData, Some(Department::Housing)) => {
+            ("UNSAFE_HOUSING", "农村房屋安全隐患排查鉴定为C级危房".to_owned(), Severity::Medium)
+        }
+        (AlertSource::DepartmentData, _) => ("UNEMPLOYMENT", "办理失业登记，领取失业保险金".to_owned(), Severity::Low),
+        (AlertSource::GridScreening, _) => (
+            "GRID_INCOME_DROP",
+            "网格员走访发现家庭主要劳动力受伤停工，收入明显下降".to_owned(),
+            Severity::Medium,
+        ),
+        (AlertSource::SelfReport, _) => (
+            "SELF_REPORT_12317",
+            "农户拨打12317热线自主申报：家中老人住院，医疗费用负担较重".to_owned(),
+            Severity::Medium,
+        ),
+        (AlertSource::CadreVisit, _) => (
+            "CADRE_VISIT_FINDING",
+            "包户干部双月走访发现户主慢性病加重，需长期服药，收入下降".to_owned(),
+            Severity::Low,
+        ),
+        (AlertSource::Complaint, _) => {
+            ("COMPLAINT", "群众来信反映该户生活困难、未享受帮扶政策".to_owned(), Severity::Low)
+        }
+    }
+}
+
+/// The department whose data first signals a risk.
+fn department_of(risk: RiskType) -> Department {
+    match risk {
+        RiskType::Illness | RiskType::Accident => Department::MedicalInsurance,
+        RiskType::Disability => Department::DisabledFederation,
+        RiskType::Schooling => Department::Education,
+        RiskType::Disaster => Department::Emergency,
+        RiskType::Housing | RiskType::Water => Department::Housing,
+        RiskType::UnstableWork | RiskType::FailedBusiness => Department::HumanResources,
+        RiskType::LackOfLabour | RiskType::Other => Department::CivilAffairs,
+    }
+}
+
+/// The measure that targets a risk: type, department, description, amount in yuan.
+fn measure_for(risk: RiskType) -> (MeasureType, &'static str, &'static str, i64) {
+    match risk {
+        RiskType::Illness => (MeasureType::Medical, "区医疗保障局", "落实基本医保、大病保险、医疗救助三重保障，办理门诊慢特病", 8000),
+        RiskType::Disability => (MeasureType::SafetyNet, "区残疾人联合会", "发放困难残疾人生活补贴和重度残疾人护理补贴", 2400),
+        RiskType::Schooling => (MeasureType::Education, "区教育和体育局", "雨露计划职业教育补助，每学年3000元", 3000),
+        RiskType::Disaster => (MeasureType::Other, "区应急管理局", "发放受灾群众生活救助金，协调修复受损大棚", 5000),
+        RiskType::Accident => (MeasureType::SafetyNet, "区民政局", "实施临时救助，帮助渡过难关", 4000),
+        RiskType::FailedBusiness => (MeasureType::Finance, "区农业农村局", "发放脱贫人口小额信贷5万元，贴息支持恢复生产", 50_000),
+        RiskType::UnstableWork => (MeasureType::PublicWelfareJob, "区人力资源和社会保障局", "安排乡村公益性岗位（村内保洁），月工资600元", 7200),
+        RiskType::LackOfLabour => (MeasureType::SafetyNet, "区民政局", "纳入农村低保，按月发放低保金", 6000),
+        RiskType::Housing => (MeasureType::Housing, "区住房和城乡建设局", "实施农村危房改造，补助资金2万元", 20_000),
+        RiskType::Water => (MeasureType::Water, "区水利局", "接通村级供水管网，保障饮水安全", 1500),
+        RiskType::Other => (MeasureType::Other, "镇街道", "落实综合帮扶措施", 1000),
+    }
+}
+
+fn split_income(total: i64, elderly: bool, rng: &mut Rng) -> IncomeComponents {
+    if elderly {
+        let transfer = total * 85 / 100;
+        let business = total * 12 / 100;
+        IncomeComponents { wage_fen: 0, business_fen: business, property_fen: total - transfer - business, transfer_fen: transfer }
+    } else {
+        let wage = total * rng.between(50, 65) / 100;
+        let business = total * rng.between(12, 25) / 100;
+        let property = total * 2 / 100;
+        IncomeComponents { wage_fen: wage, business_fen: business, property_fen: property, transfer_fen: total - wage - business - property }
+    }
+}
+
+const ROUTINE_FINDINGS: [&str; 6] = [
+    "家庭成员身体状况良好，务工收入稳定，无新增困难",
+    "宣传防止返贫政策明白纸，告知12317热线和网格员电话",
+    "户主慢性病按时服药，家庭生活正常，无返贫风险",
+    "子女上学情况正常，已落实教育资助政策",
+    "查看居住条件，房屋安全，饮水正常",
+    "了解家庭近期收支情况，种植收入较上年略有增长",
+];
+const CADRE_FINDINGS: [&str; 4] = [
+    "查看上墙材料齐全；了解近况：帮扶措施落实到位，收入稳定增长；居住条件安全",
+    "上墙材料已更新；户主身体恢复较好，公益岗位按时发放工资；房屋、饮水安全",
+    "查看上墙材料；家庭成员务工稳定，医疗费用已按政策报销；未发现新问题",
+    "上墙材料中收入台账未更新，已督促网格员整改；家庭生活正常",
+];
+
+/// Identification steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Applied,
+    HomeVerified,
+    DataCompared,
+    Reviewed,
+    NoticeOpen,
+    NoticeClosed,
+    TownshipApproved,
+    Approved,
+}
+
+/// Removal steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RStep {
+    Proposed,
+    Verified,
+    Reviewed,
+    NoticeOpen,
+    NoticeClosed,
+    TownshipApproved,
+    Approved,
+}
+
+struct Script<'g> {
+    g: &'g Gen<'g>,
+    key: String,
+    id: Uuid,
+    stream: StreamRef,
+    township: &'g Township,
+    village: &'g Village,
+    rng: Rng,
+    ops: Vec<Op>,
+    labels: HashSet<String>,
+    last: DateTime<Utc>,
+    people: Vec<MemberProfile>,
+    formerly_poor: bool,
+    pending: Vec<(NaiveDate, u32, usize, Deferred)>,
+    sequence: usize,
+    /// Measures added: id, risk, completed.
+    measures: Vec<(Uuid, RiskType, bool)>,
+    tags: Vec<FocusGroup>,
+    approvals: Vec<NaiveDate>,
+    alerts: Vec<(Uuid, &'static str)>,
+    stage: Option<&'static str>,
+    problems: Vec<String>,
+}
+
+impl<'g> Script<'g> {
+    fn new(
+        g: &'g Gen<'g>,
+        key: &str,
+        place: (usize, usize),
+        mut rng: Rng,
+        family: &[Spec],
+        ids: &mut HashSet<String>,
+        formerly_poor: bool,
+    ) -> Self {
+        let (township, village) = g.world.village(place);
+        let id = demo_id(g.seed, &format!("{key}/household"));
+        let people = family
+            .iter()
+            .enumerate()
+            .map(|(i, s)| seal(s, demo_id(g.seed, &format!("{key}/member:{i}")), &mut rng, ids, g.pii))
+            .collect();
+        Self {
+            g,
+            key: key.to_owned(),
+            id,
+            stream: StreamRef::household(id, COUNTY).expect("a household stream"),
+            township,
+            village,
+            rng,
+            ops: Vec::new(),
+            labels: HashSet::new(),
+            last: DateTime::<Utc>::MIN_UTC,
+            people,
+            formerly_poor,
+            pending: Vec::new(),
+            sequence: 0,
+            measures: Vec::new(),
+            tags: Vec::new(),
+            approvals: Vec::new(),
+            alerts: Vec::new(),
+            stage: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn gw(&self) -> &'g UserSpec {
+        &self.village.grid_worker
+    }
+
+    fn secretary(&self) -> &'g UserSpec {
+        &self.village.secretary
+    }
+
+    fn officer(&self) -> &'g UserSpec {
+        &self.township.officer
+    }
+
+    fn cadre(&self) -> &'g UserSpec {
+        &self.township.cadre
+    }
+
+    fn county(&self) -> &'g UserSpec {
+        &self.g.world.county
+    }
+
+    fn head_name(&self) -> String {
+        self.people.first().map(|p| p.name.clone()).unwrap_or_default()
+    }
+
+    fn attachment(&self, what: &str) -> AttachmentHash {
+        attachment(self.g.seed, &format!("{}/{what}", self.key))
+    }
+
+    /// The business time of the next command: `day` at `hour` in China, and always after the
+    /// household's previous command.
+    fn at(&mut self, day: NaiveDate, hour: u32) -> DateTime<Utc> {
+        let minute = u32::try_from(self.rng.below(50)).unwrap_or(0);
+        let mut t = china_time(day, hour, minute);
+        if t <= self.last {
+            t = self.last + TimeDelta::minutes(3);
+        }
+        self.last = t;
+        if t >= self.g.now {
+            self.problems.push(format!("{}: business time {t} is not in the past", self.key));
+        }
+        t
+    }
+
+    fn label(&mut self, base: &str) -> String {
+        if self.labels.insert(base.to_owned()) {
+            return base.to_owned();
+        }
+        (2..)
+            .map(|n| format!("{base}#{n}"))
+            .find(|l| self.labels.insert(l.clone()))
+            .unwrap_or_default()
+    }
+
+    fn push(&mut self, label: &str, stream: StreamRef, who: &UserSpec, cmd: Cmd) {
+        let key = format!("{}/{label}", self.key);
+        self.ops.push(Op {
+            meta: CommandMeta::new(demo_id(self.g.seed, &key), &key, "demo"),
+            key,
+            stream,
+            caller: who.caller(),
+            cmd,
+        });
+    }
+
+    /// A household command on `day`, after every deferred record dated before it. `build` gets
+    /// the actor, the business time and a stable id for the record the command creates.
+    fn hh(&mut self, base: &str, who: &'g UserSpec, day: NaiveDate, hour: u32, build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> H) -> Uuid {
+        self.flush_before(day);
+        self.hh_now(base, who, day, hour, build)
+    }
+
+    fn hh_now(&mut self, base: &str, who: &'g UserSpec, day: NaiveDate, hour: u32, build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> H) -> Uuid {
+        let label = self.label(base);
+        let rid = demo_id(self.g.seed, &format!("{}/{label}/id", self.key));
+        let at = self.at(day, hour);
+        let cmd = build(who.actor(), at, rid);
+        let stream = self.stream.clone();
+        self.push(&label, stream, who, Cmd::Household(Box::new(cmd)));
+        rid
+    }
+
+    fn alert_now(&mut self, alert: Uuid, base: &str, who: &'g UserSpec, day: NaiveDate, hour: u32, build: impl FnOnce(Actor, DateTime<Utc>) -> AlertCommand) {
+        let label = self.label(base);
+        let at = self.at(day, hour);
+        let cmd = build(who.actor(), at);
+        let stream = StreamRef::alert(alert, COUNTY).expect("an alert stream");
+        self.push(&label, stream, who, Cmd::Alert(Box::new(cmd)));
+    }
+
+    fn defer(&mut self, day: NaiveDate, hour: u32, item: Deferred) {
+        self.sequence += 1;
+        self.pending.push((day, hour, self.sequence, item));
+    }
+
+    /// Writes every deferred record dated before `day`, oldest first.
+    fn flush_before(&mut self, day: NaiveDate) {
+        while let Some(i) = self
+            .pending
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.0 < day)
+            .min_by_key(|(_, p)| (p.0, p.1, p.2))
+            .map(|(i, _)| i)
+        {
+            let (d, h, _, item) = self.pending.swap_remove(i);
+            self.emit(d, h, item);
+        }
+    }
+
+    fn emit(&mut self, day: NaiveDate, hour: u32, item: Deferred) {
+        let gw = self.gw();
+        match item {
+            Deferred::Income { window, per_capita_yuan, note } => self.income_now(day, hour, window, per_capita_yuan, note),
+            Deferred::Visit(kind) => {
+                self.visit_now(day, hour, kind, None);
+            }
+            Deferred::Assess(conditions) => {
+                let who = if self.rng.chance(500) { gw } else { self.cadre() };
+                let notes = if conditions == LivingConditions::ALL_SECURE {
+                    "两不愁三保障及饮水安全均有保障"
+                } else if !conditions.housing_secure {
+                    "住房经鉴定为C级危房，正在实施改造"
+                } else {
+                    "部分保障尚未实现，已落实帮扶措施"
+                };
+                self.hh_now("assessment", who, day, hour, |actor, at, assessment_id| H::AssessLivingConditions {
+                    actor,
+                    at,
+                    assessment_id,
+                    conditions,
+                    notes: notes.to_owned(),
+                });
+            }
+            Deferred::Tag(group, reason) => {
+                if !self.tags.contains(&group) {
+                    self.tags.push(group);
+                    self.hh_now(&format!("tag:{}", group.code()), gw, day, hour, |actor, at, _| H::TagFocusGroup { actor, at, group, reason });
+                }
+            }
+            Deferred::Update { index, health, employment, note } => {
+                let Some(mut member) = self.people.get(index).cloned() else { return };
+                if let Some(h) = health {
+                    member.health = h;
+                    member.disability_level = (h == Health::Disabled).then_some(2);
+                    if matches!(member.labour, LabourCapacity::Normal | LabourCapacity::Skilled) {
+                        member.labour = LabourCapacity::Weak;
+                    }
+                }
+                if let Some(e) = employment {
+                    member.employment = e;
+                }
+                self.people[index] = member.clone();
+                self.hh_now(&format!("update:{index}"), gw, day, hour, |actor, at, _| H::UpdateMember { actor, at, member, note });
+            }
+            Deferred::Birth(member, date) => {
+                self.people.push((*member).clone());
+                self.hh_now("birth", gw, day, hour, |actor, at, _| H::AddMember {
+                    actor,
+                    at,
+                    member: *member,
+                    reason: MemberChangeReason::Birth,
+                    date,
+                });
+            }
+            Deferred::Death(relation, date) => {
+                let Some(i) = self.people.iter().position(|p| p.relation == relation) else { return };
+                let member = self.people.remove(i);
+                self.hh_now("death", gw, day, hour, |actor, at, _| H::RemoveMember {
+                    actor,
+                    at,
+                    member_id: member.member_id,
+                    reason: MemberChangeReason::Death,
+                    date,
+                });
+            }
+            Deferred::Progress(measure_id, percent, progress) => {
+                let cadre = self.cadre();
+                self.hh_now("measure-progress", cadre, day, hour, |actor, at, _| H::RecordMeasureProgress {
+                    actor,
+                    at,
+                    measure_id,
+                    progress,
+                    percent,
+                });
+            }
+            Deferred::Complete(measure_id) => {
+                let cadre = self.cadre();
+                self.hh_now("measure-complete", cadre, day, hour, |actor, at, _| H::CompleteMeasure {
+                    actor,
+                    at,
+                    measure_id,
+                    outcome: "措施落实完成，已达到预期帮扶效果".to_owned(),
+                    completed_on: china_date(at),
+                });
+            }
+            Deferred::Story(story) => {
+                self.story_now(*story);
+            }
+        }
+    }
+
+    fn finish(mut self) -> (Plan, Vec<String>) {
+        self.flush_before(NaiveDate::MAX);
+        let summary = Summary {
+            id: self.id,
+            key: self.key.clone(),
+            village: self.village.code.as_str().to_owned(),
+            stage: self.stage,
+            people: self.people.len(),
+            tags: self.tags.clone(),
+            approvals: self.approvals.clone(),
+            alerts: self.alerts.clone(),
+        };
+        (Plan { ops: self.ops, household: Some(summary) }, self.problems)
+    }
+
+    // ── records ──────────────────────────────────────────────────────────────────────────
+
+    fn register(&mut self, day: NaiveDate) {
+        let gw = self.gw();
+        let grid = GridId::parse(&format!("{}-{}", self.village.code, 1 + self.rng.below(self.village.grids as usize)))
+            .expect("a grid of the village");
+        let address = format!(
+            "淄博市临淄区{}{}{}号",
+            self.township.name,
+            self.village.name,
+            self.rng.between(1, 420)
+        );
+        let (household_id, village, formerly_poor) = (self.id, self.village.code.clone(), self.formerly_poor);
+        let head = self.people[0].clone();
+        self.hh("register", gw, day, 9, |actor, at, _| H::RegisterHousehold {
+            actor,
+            at,
+            household_id,
+            village,
+            grid: Some(grid),
+            address,
+            formerly_poor,
+            head,
+        });
+        for member in self.people[1..].to_vec() {
+            self.hh_now("member", gw, day, 9, |actor, at, _| H::AddMember {
+                actor,
+                at,
+                member,
+                reason: MemberChangeReason::Other,
+                date: day,
+            });
+        }
+    }
+
+    fn income_now(&mut self, day: NaiveDate, hour: u32, window: YearMonth, per_capita_yuan: i64, note: &'static str) {
+        let residents = self.people.iter().filter(|p| p.resident).count().max(1);
+        let elderly = !self.people.iter().any(|p| p.resident && p.labour.can_work());
+        let total = per_capita_yuan * 100 * i64::try_from(residents).unwrap_or(1) + self.rng.between(0, 99);
+        let components = split_income(total, elderly, &mut self.rng);
+        let gw = self.gw();
+        self.hh_now(&format!("income:{window}"), gw, day, hour, |actor, at, income_id| H::RecordIncome {
+            actor,
+            at,
+            income_id,
+            window_end: window,
+            components,
+            notes: note.to_owned(),
+        });
+    }
+
+    fn visit_now(&mut self, day: NaiveDate, hour: u32, kind: VisitKind, alert_id: Option<Uuid>) -> Option<Uuid> {
+        let (who, findings) = match kind {
+            VisitKind::RoutineGridVisit => (self.gw(), self.rng.pick(&ROUTINE_FINDINGS).to_owned()),
+            VisitKind::CadreEvenMonthVisit => (self.cadre(), self.rng.pick(&CADRE_FINDINGS).to_owned()),
+            VisitKind::AlertVerification => (self.gw(), "接到预警后入户核实，了解家庭收支、就医和就业情况".to_owned()),
+            VisitKind::RemovalVerification => (self.officer(), "风险消除入户核实".to_owned()),
+        };
+        // A cadre's round is in an even month: skip it if earlier steps pushed it out.
+        if kind == VisitKind::CadreEvenMonthVisit && china_date(self.last.max(china_time(day, hour, 0))).month() % 2 == 1 {
+            return None;
+        }
+        let checklist = VisitChecklist {
+            wall_materials_checked: kind == VisitKind::CadreEvenMonthVisit,
+            situation_discussed: true,
+            living_conditions_checked: true,
+        };
+        let attachments = if kind == VisitKind::RoutineGridVisit { vec![] } else { vec![self.attachment(&format!("visit-photo/{day}"))] };
+        Some(self.hh_now(&format!("visit:{day}"), who, day, hour, |actor, at, visit_id| H::RecordVisit {
+            actor,
+            at,
+            visit_id,
+            kind,
+            checklist,
+            findings,
+            attachments,
+            alert_id,
+        }))
+    }
+
+    fn tag(&mut self, day: NaiveDate, group: FocusGroup, reason: String) {
+        self.defer(day, 10, Deferred::Tag(group, reason));
+    }
+
+    // ── alerts ───────────────────────────────────────────────────────────────────────────
+
+    fn story(&mut self, story: Story) -> Uuid {
+        self.flush_before(story.raised);
+        self.story_now(story)
+    }
+
+    fn story_now(&mut self, story: Story) -> Uuid {
+        let alert_id = demo_id(self.g.seed, &format!("{}/alert:{}", self.key, story.label));
+        let raiser = match story.source {
+            AlertSource::DepartmentData | AlertSource::SelfReport => self.county(),
+            AlertSource::GridScreening => self.gw(),
+            AlertSource::CadreVisit => self.cadre(),
+            AlertSource::Complaint => self.officer(),
+        };
+        let label = story.label.clone();
+        let (policy, household_id, village) = (self.g.policy.clone(), self.id, self.village.code.clone());
+        let (source, department, text) = (story.source, story.department, story.text.clone());
+        self.alert_now(alert_id, &format!("alert:{label}:raise"), raiser, story.raised, 9, |actor, at| AlertCommand::RaiseAlert {
+            actor,
+            at,
+            policy,
+            alert_id,
+            source,
+            department,
+            trigger_code: story.trigger.to_owned(),
+            trigger_text: text.clone(),
+            severity: story.severity,
+            household_id: Some(household_id),
+            village,
+        });
+        self.hh_now(&format!("alert:{label}:link"), raiser, story.raised, 9, |actor, at, _| H::LinkAlert { actor, at, alert_id });
+        self.alerts.push((alert_id, "AWAITING_FIRST_ROUND"));
+        if let Some(day) = story.duplicate {
+            self.alert_now(alert_id, &format!("alert:{label}:duplicate"), raiser, day, 9, |actor, at| AlertCommand::ReportDuplicate {
+                actor,
+                at,
+                source,
+                department,
+                trigger_text: format!("（重复推送）{text}"),
+            });
+        }
+        if let Some(day) = story.escalate {
+            let officer = self.officer();
+            self.alert_now(alert_id, &format!("alert:{label}:escalate"), officer, day, 10, |actor, at| AlertCommand::EscalateAlert {
+                actor,
+                at,
+                note: "首轮核实反馈已逾期，镇街督办".to_owned(),
+            });
+        }
+        if let Some((day, risk_confirmed, findings)) = story.feedback {
+            let visit_id = self.visit_now(day, 9, VisitKind::AlertVerification, Some(alert_id));
+            let (gw, photo) = (self.gw(), self.attachment(&format!("alert:{label}/feedback")));
+            self.alert_now(alert_id, &format!("alert:{label}:feedback"), gw, day, 16, |actor, at| AlertCommand::RecordFirstRoundFeedback {
+                actor,
+                at,
+                findings,
+                risk_confirmed,
+                visit_id,
+                attachments: vec![photo],
+            });
+            self.set_alert(alert_id, "AWAITING_STUDY");
+        }
+        if let Some((day, decision, measure, reason)) = story.study.clone() {
+            self.study_now(alert_id, &label, day, decision, measure, reason);
+        }
+        if let Some(day) = story.close {
+            let decision = story.study.as_ref().map(|s| s.1);
+            self.close_now(alert_id, &label, day, decision);
+        }
+        self.settle_alert(alert_id, story.raised);
+        alert_id
+    }
+
+    fn study_now(&mut self, alert_id: Uuid, label: &str, day: NaiveDate, decision: StudyDecision, measure: Option<PlannedMeasure>, reason: String) {
+        let officer = self.officer();
+        self.alert_now(alert_id, &format!("alert:{label}:study"), officer, day, 15, |actor, at| AlertCommand::RecordSecondRoundStudy {
+            actor,
+            at,
+            decision,
+            measure,
+            reason,
+        });
+        self.set_alert(alert_id, "STUDIED");
+    }
+
+    fn close_now(&mut self, alert_id: Uuid, label: &str, day: NaiveDate, disposition: Option<StudyDecision>) {
+        let officer = self.officer();
+        self.alert_now(alert_id, &format!("alert:{label}:close"), officer, day, 16, |actor, at| AlertCommand::CloseAlert {
+            actor,
+            at,
+            note: "研判结论已反馈村级，办结".to_owned(),
+        });
+        self.hh_now(&format!("alert:{label}:closed"), officer, day, 16, |actor, at, _| H::CloseLinkedAlert {
+            actor,
+            at,
+            alert_id,
+            disposition,
+        });
+        self.set_alert(alert_id, "CLOSED");
+    }
+
+    /// Study and close later (e.g. after a rollback), in date order with the rest.
+    fn study(&mut self, alert_id: Uuid, label: &str, day: NaiveDate, decision: StudyDecision, measure: Option<PlannedMeasure>, reason: &str) {
+        self.flush_before(day);
+        self.study_now(alert_id, label, day, decision, measure, reason.to_owned());
+    }
+
+    fn close(&mut self, alert_id: Uuid, label: &str, day: NaiveDate, disposition: StudyDecision) {
+        self.flush_before(day);
+        self.close_now(alert_id, label, day, Some(disposition));
+        self.settle_alert(alert_id, day);
+    }
+
+    fn set_alert(&mut self, alert_id: Uuid, status: &'static str) {
+        if let Some(entry) = self.alerts.iter_mut().find(|(id, _)| *id == alert_id) {
+            entry.1 = status;
+        }
+    }
+
+    /// Marks a round past its deadline (as of today) as overdue.
+    fn settle_alert(&mut self, alert_id: Uuid, raised: NaiveDate) {
+        let rules = self.g.policy.rules_in_force(raised);
+        let first_due = days(raised, i64::from(rules.alert_first_round_days));
+        let second_due = days(raised, i64::from(rules.alert_second_round_days));
+        let today = self.g.today;
+        if let Some(entry) = self.alerts.iter_mut().find(|(id, _)| *id == alert_id) {
+            entry.1 = match entry.1 {
+                "AWAITING_FIRST_ROUND" if today > first_due => "OVERDUE_FIRST_ROUND",
+                "AWAITING_STUDY" if today > second_due => "OVERDUE_STUDY",
+                other => other,
+            };
+        }
+    }
+
+    // ── identification ───────────────────────────────────────────────────────────────────
+
+    fn apply_step(&mut self, apply: NaiveDate, clue: Option<(Uuid, NaiveDate)>, risks: &[RiskType]) {
+        let gw = self.gw();
+        let policy = self.g.policy.clone();
+        let statement = format!(
+            "户主{}申请纳入防止返贫监测：{}，家庭收入下降、刚性支出增加",
+            self.head_name(),
+            risks.iter().map(|r| r.label_zh()).collect::<Vec<_>>().join("、")
+        );
+        let form = self.attachment("application-form");
+        self.hh("apply", gw, apply, 10, |actor, at, application_id| H::ApplyForMonitoring {
+            actor,
+            at,
+            policy,
+            application_id,
+            signed_authorisation: true,
+            clue_found_on: clue.map(|c| c.1),
+            source_alert: clue.map(|c| c.0),
+            statement,
+            attachments: vec![form],
+        });
+    }
+
+    fn home_step(&mut self, day: NaiveDate) {
+        let (gw, officer) = (self.gw(), self.officer());
+        let policy = self.g.policy.clone();
+        let findings = format!(
+            "村网格员与镇街工作人员2人入户核实：家庭成员{}人，核实收入、支出、住房和就医情况，情况属实",
+            self.people.len()
+        );
+        let photo = self.attachment(&format!("home-verification/{day}"));
+        self.hh("home-verification", gw, day, 15, |actor, at, _| H::RecordHomeVerification {
+            actor,
+            at,
+            policy,
+            verifier_ids: vec![gw.id, officer.id],
+            findings,
+            attachments: vec![photo],
+        });
+    }
+
+    fn data_step(&mut self, day: NaiveDate, passed: bool) {
+        let county = self.county();
+        let (flags, notes) = if passed {
+            (vec![], "经医保、民政、人社、住建、市场监管、车辆、不动产等部门数据比对，未发现不符合纳入条件的情形")
+        } else {
+            (
+                vec!["家庭成员名下登记小型轿车1辆（购置价约12万元）".to_owned(), "户主登记为个体工商户经营者".to_owned()],
+                "部门数据比对发现不符合纳入条件的情形",
+            )
+        };
+        self.hh("data-comparison", county, day, 11, |actor, at, _| H::RecordDataComparison {
+            actor,
+            at,
+            passed,
+            flags,
+            notes: notes.to_owned(),
+        });
+    }
+
+    fn review_step(&mut self, day: NaiveDate, approve: bool) {
+        let secretary = self.secretary();
+        let attendees = u32::try_from(self.rng.between(15, 31)).unwrap_or(21);
+        let minutes = if approve {
+            format!("村民代表会议民主评议：应到{attendees}人，实到{attendees}人，一致同意该户纳入监测对象")
+        } else {
+            format!("村民代表会议民主评议：实到{attendees}人，多数代表认为该户子女均有稳定工作、赡养能力较强，不同意纳入")
+        };
+        let result = if approve { ReviewResult::Approve } else { ReviewResult::Reject };
+        let file = self.attachment(&format!("review-minutes/{day}"));
+        self.hh("democratic-review", secretary, day, 19, |actor, at, _| H::RecordDemocraticReview {
+            actor,
+            at,
+            minutes,
+            attendees,
+            result,
+            attachments: vec![file],
+        });
+    }
+
+    fn notice_step(&mut self, day: NaiveDate) {
+        let secretary = self.secretary();
+        let photo = self.attachment(&format!("notice/{day}"));
+        self.hh("notice", secretary, day, 9, |actor, at, _| H::StartPublicNotice { actor, at, start: day, attachments: vec![photo] });
+    }
+
+    /// An objection to the open notice and its re-verification.
+    fn objection_steps(&mut self, day: NaiveDate, summary: &str, upheld: bool, findings: &str) {
+        let (gw, officer) = (self.gw(), self.officer());
+        let summary = summary.to_owned();
+        let objection_id = self.hh("objection", gw, day, 10, |actor, at, objection_id| H::RecordNoticeObjection {
+            actor,
+            at,
+            objection_id,
+            summary,
+        });
+        let (findings, photo) = (findings.to_owned(), self.attachment(&format!("reverification/{day}")));
+        self.hh("objection-reverification", officer, days(day, 2), 15, |actor, at, _| H::RecordObjectionReverification {
+            actor,
+            at,
+            objection_id,
+            findings,
+            upheld,
+            attachments: vec![photo],
+        });
+    }
+
+    fn close_notice_step(&mut self, day: NaiveDate) {
+        let secretary = self.secretary();
+        let policy = self.g.policy.clone();
+        self.hh("notice-close", secretary, day, 17, |actor, at, _| H::CloseNotice { actor, at, policy });
+    }
+
+    fn township_step(&mut self, day: NaiveDate, decision: TownshipDecision) {
+        let officer = self.officer();
+        let opinion = match decision {
+            TownshipDecision::Approve => "经镇街审核，程序完备、材料齐全，符合纳入条件，同意上报",
+            TownshipDecision::Return => "入户核实记录缺少家庭成员务工收入佐证材料，退回村级重新核实",
+        };
+        self.hh("township-review", officer, day, 10, |actor, at, _| H::RecordTownshipReview {
+            actor,
+            at,
+            decision,
+            opinion: opinion.to_owned(),
+        });
+    }
+
+    fn approve_step(&mut self, day: NaiveDate, category: Category, risks: &[RiskType]) {
+        let county = self.county();
+        let line = self.g.line_yuan(YearMonth::of(day));
+        let baseline_per_capita_fen = (line - self.rng.between(800, 2600)) * 100;
+        let risk_types = risks.to_vec();
+        self.hh("approval", county, day, 15, |actor, at, episode_id| H::ApproveInclusion {
+            actor,
+            at,
+            episode_id,
+            category,
+            risk_types,
+            baseline_per_capita_fen,
+            opinion: format!("经区乡村振兴局审定，同意纳入{}监测", category.label_zh()),
+        });
+        self.approvals.push(day);
+    }
+
+    /// The identification procedure from the application on `apply` up to `until`; returns
+    /// the day of county approval (when reached).
+    fn identify(&mut self, apply: NaiveDate, clue: Option<(Uuid, NaiveDate)>, until: Step, category: Category, risks: &[RiskType], objection: bool) -> NaiveDate {
+        self.apply_step(apply, clue, risks);
+        if until >= Step::HomeVerified {
+            self.home_step(days(apply, 1));
+        }
+        if until >= Step::DataCompared {
+            self.data_step(days(apply, 3), true);
+        }
+        if until >= Step::Reviewed {
+            self.review_step(days(apply, 5), true);
+        }
+        if until >= Step::NoticeOpen {
+            self.notice_step(days(apply, 6));
+        }
+        if objection && until >= Step::NoticeClosed {
+            self.objection_steps(
+                days(apply, 7),
+                "村民反映该户在城区有商品房一套",
+                false,
+                "经入户核实及不动产登记查询，该户无城区房产，异议不成立",
+            );
+        }
+        if until >= Step::NoticeClosed {
+            self.close_notice_step(days(apply, 11));
+        }
+        if until >= Step::TownshipApproved {
+            self.township_step(days(apply, 12), TownshipDecision::Approve);
+        }
+        if until >= Step::Approved {
+            self.approve_step(days(apply, 13), category, risks);
+        }
+        days(apply, 13)
+    }
+
+    /// A department (or screening) alert confirmed by the village and studied by the township,
+    /// which starts identification; returns the alert and the day it was raised (the clue).
+    fn alert_to_identification(&mut self, study_day: NaiveDate, risk: RiskType, source: AlertSource) -> (Uuid, NaiveDate) {
+        let raised = days(study_day, -2);
+        let department = (source == AlertSource::DepartmentData).then(|| department_of(risk));
+        let mut story = Story::new("clue", source, department, raised, &mut self.rng);
+        let (measure_type, _, description, _) = measure_for(risk);
+        story.feedback = Some((days(raised, 1), true, "经入户核实，预警情况属实，家庭存在返贫致贫风险，建议启动识别程序".to_owned()));
+        story.study = Some((
+            study_day,
+            StudyDecision::StartIdentification,
+            Some(PlannedMeasure { measure_type, description: description.to_owned() }),
+            "经镇街研判，该户存在返贫致贫风险，启动识别纳入程序（一户一档一研究一措施）".to_owned(),
+        ));
+        let alert = self.story(story);
+        (alert, raised)
+    }
+
+    // ── assistance and removal ───────────────────────────────────────────────────────────
+
+    fn assist(&mut self, approved: NaiveDate, risks: &[RiskType], skip: Option<RiskType>, industry: bool) {
+        let cadre = self.cadre();
+        let summary = format!(
+            "一户一策：针对{}风险，落实{}，确保家庭收入稳定增长",
+            risks.iter().map(|r| r.label_zh()).collect::<Vec<_>>().join("、"),
+            risks.iter().map(|r| measure_for(*r).0.label_zh()).collect::<Vec<_>>().join("、")
+        );
+        self.hh("plan", cadre, days(approved, 2), 10, |actor, at, plan_id| H::CreateAssistancePlan {
+            actor,
+            at,
+            plan_id,
+            summary,
+            helper_user_id: Some(cadre.id),
+        });
+        let start = days(approved, 3);
+        let mut added = Vec::new();
+        for risk in risks.iter().copied().filter(|r| Some(*r) != skip) {
+            let (measure_type, department, description, yuan) = measure_for(risk);
+            let id = self.hh(&format!("measure:{}", risk.code()), cadre, start, 11, |actor, at, measure_id| H::AddMeasure {
+                actor,
+                at,
+                measure_id,
+                measure_type,
+                department: department.to_owned(),
+                description: description.to_owned(),
+                amount_fen: yuan * 100,
+                start_date: start,
+                end_date: days(start, 365),
+                risk_types: vec![risk],
+            });
+            added.push((id, risk, false));
+        }
+        if industry && let Some(first) = risks.first().copied() {
+            let id = self.hh("measure:industry", cadre, start, 14, |actor, at, measure_id| H::AddMeasure {
+                actor,
+                at,
+                measure_id,
+                measure_type: MeasureType::Industry,
+                department: "区农业农村局".to_owned(),
+                description: "产业项目收益分红（村集体蔬菜大棚项目），每年800元".to_owned(),
+                amount_fen: 80_000,
+                start_date: start,
+                end_date: days(start, 365),
+                risk_types: vec![first],
+            });
+            added.push((id, first, false));
+        }
+        if let Some((first, _, _)) = added.first() {
+            self.defer(days(approved, 60), 15, Deferred::Progress(*first, 50, "措施按计划推进，资金已拨付一半".to_owned()));
+        }
+        self.measures.extend(added);
+        let conditions = LivingConditions {
+            housing_secure: !risks.contains(&RiskType::Housing),
+            drinking_water_secure: !risks.contains(&RiskType::Water),
+            ..LivingConditions::ALL_SECURE
+        };
+        self.defer(days(approved, 5), 15, Deferred::Assess(conditions));
+    }
+
+    /// Incomes from `from` to `last`: quarterly windows, then monthly for the last `monthly`
+    /// months, each valued by `value(month)` (per capita, yuan).
+    fn incomes(&mut self, from: YearMonth, last: YearMonth, monthly: u32, value: impl Fn(YearMonth) -> i64) {
+        let monthly_from = add_months(last, 1 - i32::try_from(monthly).unwrap_or(1));
+        let mut m = from;
+        while m <= last {
+            if m >= monthly_from || m.month() % 3 == 0 {
+                self.defer(m.last_day(), 16, Deferred::Income {
+                    window: m,
+                    per_capita_yuan: value(m),
+                    note: "按月核算家庭人均纯收入（12个月滚动）",
+                });
+            }
+            m = m.next();
+        }
+    }
+
+    /// The cadre's even-month rounds between two days (at most `max`, the latest ones).
+    fn cadre_visits(&mut self, from: NaiveDate, to: NaiveDate, max: usize) {
+        let mut m = YearMonth::of(to);
+        let mut n = 0;
+        while n < max && m > YearMonth::of(from) {
+            if m.month() % 2 == 0 {
+                let day = ymd(m.year(), m.month(), 10 + u32::try_from(self.rng.below(8)).unwrap_or(0));
+                if day > from && day < to {
+                    self.defer(day, 10, Deferred::Visit(VisitKind::CadreEvenMonthVisit));
+                    n += 1;
+                }
+            }
+            m = m.previous();
+        }
+    }
+
+    /// Measures completed and living conditions re-assessed before a removal on `p`.
+    fn ready_for_removal(&mut self, p: NaiveDate) {
+        for (id, _, done) in &mut self.measures {
+            if !*done {
+                *done = true;
+                let id = *id;
+                self.pending.push((days(p, -12), 14, 0, Deferred::Complete(id)));
+            }
+        }
+        self.defer(days(p, -8), 15, Deferred::Assess(LivingConditions::ALL_SECURE));
+    }
+
+    fn removal(&mut self, p: NaiveDate, until: RStep, objection: bool) {
+        let (secretary, officer, county, gw, cadre) = (self.secretary(), self.officer(), self.county(), self.gw(), self.cadre());
+        let policy = self.g.policy.clone();
+        let p2 = policy.clone();
+        self.hh("removal-proposal", secretary, p, 10, |actor, at, _| H::ProposeRemoval {
+            actor,
+            at,
+            policy: p2,
+            reason: "家庭人均纯收入连续6个月以上稳定高于监测线，帮扶措施落实到位，两不愁三保障及饮水安全有保障".to_owned(),
+        });
+        if until >= RStep::Verified {
+            let (p2, photo) = (policy.clone(), self.attachment("removal-verification"));
+            self.hh("removal-verification", officer, days(p, 2), 14, |actor, at, _| H::RecordRemovalVerification {
+                actor,
+                at,
+                policy: p2,
+                verifier_ids: vec![gw.id, cadre.id],
+                findings: "入户核实：收入来源稳定，帮扶措施已见效，住房、饮水安全，同意启动风险消除".to_owned(),
+                attachments: vec![photo],
+            });
+        }
+        if until >= RStep::Reviewed {
+            let attendees = u32::try_from(self.rng.between(15, 31)).unwrap_or(21);
+            let file = self.attachment("removal-review-minutes");
+            self.hh("removal-review", secretary, days(p, 4), 19, |actor, at, _| H::RecordRemovalDemocraticReview {
+                actor,
+                at,
+                minutes: format!("村民代表会议民主评议：实到{attendees}人，同意该户风险消除"),
+                attendees,
+                result: ReviewResult::Approve,
+                attachments: vec![file],
+            });
+        }
+        if until >= RStep::NoticeOpen {
+            let photo = self.attachment("removal-notice");
+            let start = days(p, 5);
+            self.hh("removal-notice", secretary, start, 9, |actor, at, _| H::StartRemovalNotice { actor, at, start, attachments: vec![photo] });
+        }
+        if objection {
+            self.objection_steps(
+                days(p, 6),
+                "村民反映该户长子已辞工返乡，家庭收入下降",
+                true,
+                "经复核属实：长子所在企业停产，家庭务工收入不稳定，风险尚未消除",
+            );
+            self.hh("removal-withdrawn", officer, days(p, 9), 16, |actor, at, _| H::WithdrawRemoval {
+                actor,
+                at,
+                reason: "公示期异议经复核成立，终止风险消除程序，继续监测帮扶".to_owned(),
+            });
+            return;
+        }
+        if until >= RStep::NoticeClosed {
+            let p2 = policy.clone();
+            self.hh("removal-notice-close", secretary, days(p, 11), 17, |actor, at, _| H::CloseRemovalNotice { actor, at, policy: p2 });
+        }
+        if until >= RStep::TownshipApproved {
+            self.hh("removal-township-review", officer, days(p, 12), 10, |actor, at, _| H::RecordRemovalTownshipReview {
+                actor,
+                at,
+                decision: TownshipDecision::Approve,
+                opinion: "经镇街审核，风险消除程序完备，同意上报".to_owned(),
+            });
+        }
+        if until >= RStep::Approved {
+            self.hh("removal-approval", county, days(p, 13), 15, |actor, at, _| H::ApproveRemoval {
+                actor,
+                at,
+                policy,
+                opinion: "经区乡村振兴局审定，同意风险消除，转入常规监测".to_owned(),
+            });
+        }
+    }
+
+    /// The shock that puts the household at risk, `before` days before the application.
+    fn shock(&mut self, apply: NaiveDate, risks: &[RiskType]) {
+        let day = days(apply, -12);
+        let ill = if self.people.len() > 1 && self.rng.chance(400) { 1 } else { 0 };
+        let name = self.people[ill].name.clone();
+        for risk in risks {
+            match risk {
+                RiskType::Illness => {
+                    let disease = self.rng.pick(&["脑梗", "肺癌", "尿毒症", "冠心病", "乳腺癌", "股骨头坏死"]);
+                    self.defer(day, 11, Deferred::Update {
+                        index: ill,
+                        health: Some(Health::SeriousIllness),
+                        employment: None,
+                        note: format!("确诊{disease}，住院治疗"),
+                    });
+                    self.tag(days(day, 2), FocusGroup::SuddenDifficulty, format!("{name}确诊{disease}住院治疗，医疗支出大"));
+                }
+                RiskType::Accident => {
+                    self.defer(day, 11, Deferred::Update {
+                        index: 0,
+                        health: Some(Health::SeriousIllness),
+                        employment: Some(Employment::Unemployed),
+                        note: "遭遇交通事故受伤，住院治疗，暂时无法务工".to_owned(),
+                    });
+                    self.tag(days(day, 2), FocusGroup::SuddenDifficulty, format!("{}遭遇交通事故受伤", self.head_name()));
+                }
+                RiskType::Disaster => {
+                    self.tag(days(day, 2), FocusGroup::SuddenDifficulty, format!("{}年{}月遭受冰雹灾害，蔬菜大棚损毁", day.year(), day.month()));
+                }
+                RiskType::UnstableWork => {
+                    self.defer(day, 11, Deferred::Update {
+                        index: 0,
+                        health: None,
+                        employment: Some(Employment::Unemployed),
+                        note: "务工企业减产停工，失业在家".to_owned(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Family shapes a risk implies, set before the members are sealed.
+fn shape(family: &mut [Spec], risks: &[RiskType]) {
+    if risks.contains(&RiskType::Disability) {
+        let i = usize::from(family.len() > 1);
+        family[i].health = Health::Disabled;
+        family[i].disability = Some(2);
+        family[i].labour = if i == 0 { LabourCapacity::Weak } else { LabourCapacity::Lost };
+        if i > 0 {
+            family[i].employment = Employment::NotApplicable;
+        }
+    }
+    if risks.contains(&RiskType::Schooling)
+        && let Some(child) = family.iter_mut().find(|s| s.relation == Relation::Child && (15..=21).contains(&(REF_YEAR - i64::from(s.birth.year()))))
+    {
+        child.schooling = Schooling::Vocational;
+        child.labour = LabourCapacity::None;
+        child.employment = Employment::NotApplicable;
+    }
+    if risks.contains(&RiskType::LackOfLabour) {
+        for s in family.iter_mut() {
+            s.labour = LabourCapacity::Lost;
+            s.employment = Employment::NotApplicable;
+            if s.health == Health::Healthy {
+                s.health = Health::Chronic;
+            }
+        }
+    }
+}
+
+fn category_for(spec: &CaseSpec, rng: &mut Rng) -> Category {
+    if spec.formerly_poor {
+        Category::UnstableExPoor
+    } else if spec.risks.iter().any(|r| matches!(r, RiskType::Accident | RiskType::Disaster))
+        || (spec.risks.contains(&RiskType::Illness) && rng.chance(300))
+    {
+        Category::SuddenSevere
+    } else {
+        Category::Marginal
+    }
+}
