@@ -106,8 +106,14 @@ async fn a_household_goes_from_a_medical_insurance_alert_to_risk_removal() {
 
     // 识别纳入: the township's study itself opened the household's identification.
     let file = app.gql(Some(&cast.grid), "query($id: UUID!) { household(id: $id) { status { code } identification { sourceAlert } } }", json!({ "id": h })).await;
-    assert_eq!(file["data"]["household"]["status"]["code"], "IDENTIFYING", "{file}");
-    assert_eq!(file["data"]["household"]["identification"]["sourceAlert"], alert.as_str());
+    assert_eq!(
+        file["data"]["household"]["status"]["code"], "IDENTIFYING",
+        "{file}"
+    );
+    assert_eq!(
+        file["data"]["household"]["identification"]["sourceAlert"],
+        alert.as_str()
+    );
     // … and every step follows, each by its role.
     let verifiers = [Uuid::now_v7(), Uuid::now_v7()];
     step(&app, &cast.grid, "recordHomeVerification", "VerificationInput", json!({
@@ -420,12 +426,34 @@ async fn a_spot_checker_sees_only_its_sample_masked_and_roles_stay_inside_their_
     assert_eq!(logged, 1);
 
     // Found by ID number through its keyed hash, inside the jurisdiction only.
-    let found = app.gql(Some(&grid), "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }", json!({ "n": id_number(10) })).await;
-    assert_eq!(found["data"]["householdByIdNumber"], json!([{ "id": ids[0].to_string() }]), "{found}");
+    let found = app
+        .gql(
+            Some(&grid),
+            "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }",
+            json!({ "n": id_number(10) }),
+        )
+        .await;
+    assert_eq!(
+        found["data"]["householdByIdNumber"],
+        json!([{ "id": ids[0].to_string() }]),
+        "{found}"
+    );
     let far = app.token(Role::GridWorker, OTHER_VILLAGE).await;
-    let not_found = app.gql(Some(&far), "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }", json!({ "n": id_number(10) })).await;
+    let not_found = app
+        .gql(
+            Some(&far),
+            "query($n: String!) { householdByIdNumber(idNumber: $n) { id } }",
+            json!({ "n": id_number(10) }),
+        )
+        .await;
     assert_eq!(not_found["data"]["householdByIdNumber"], json!([]));
-    let bad = app.gql(Some(&grid), "query { householdByIdNumber(idNumber: \"370305197503120101\") { id } }", json!({})).await;
+    let bad = app
+        .gql(
+            Some(&grid),
+            "query { householdByIdNumber(idNumber: \"370305197503120101\") { id } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(bad["errors"][0]["extensions"]["field"], "idNumber", "{bad}");
 
     // Outside their jurisdiction: a grid worker of another village, a township officer of another

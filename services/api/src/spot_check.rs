@@ -10,6 +10,7 @@
 //!    stratum that has monitored households (category not `NONE`) while size allows; the
 //!    remainder goes to the strata with the largest fractional parts (ties: stratum name).
 //! 4. Within a stratum, the households with the smallest keys are taken.
+//!
 //! Same region, size, seed and population → same sample, in any language.
 
 use std::collections::BTreeMap;
@@ -72,6 +73,9 @@ fn sample_key(seed: &str, id: Uuid) -> [u8; 32] {
     Sha256::digest(format!("dixian-sample-v1|{seed}|{}", id.hyphenated()).as_bytes()).into()
 }
 
+/// (village, category).
+type Stratum = (String, String);
+
 /// The sample of `size` households of the population (village, category, id); see the module
 /// documentation for the algorithm.
 pub fn draw(
@@ -79,7 +83,7 @@ pub fn draw(
     size: usize,
     seed: &str,
 ) -> Vec<SampledHousehold> {
-    let mut strata: BTreeMap<(String, String), Vec<([u8; 32], Uuid)>> = BTreeMap::new();
+    let mut strata: BTreeMap<Stratum, Vec<([u8; 32], Uuid)>> = BTreeMap::new();
     for (village, category, id) in population {
         strata
             .entry((village.clone(), category.clone()))

@@ -106,13 +106,14 @@ impl Config {
                 .context("DIXIAN_DB_CONNECTIONS must be a number")?,
         };
         let database_url = env("DATABASE_URL");
-        if let Some(url) = &database_url {
-            if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-                bail!(
-                    "DATABASE_URL must start with postgres:// (got {})",
-                    redact_url(url)
-                );
-            }
+        if let Some(url) = &database_url
+            && !url.starts_with("postgres://")
+            && !url.starts_with("postgresql://")
+        {
+            bail!(
+                "DATABASE_URL must start with postgres:// (got {})",
+                redact_url(url)
+            );
         }
         Ok(Self {
             database_url,
@@ -156,10 +157,10 @@ fn secret(
     }
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join(file);
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        if s.trim().len() >= 16 {
-            return Ok(s.trim().to_owned());
-        }
+    if let Ok(s) = std::fs::read_to_string(&path)
+        && s.trim().len() >= 16
+    {
+        return Ok(s.trim().to_owned());
     }
     let value = format!(
         "{}{}",

@@ -212,9 +212,17 @@ fn install_postgres() -> anyhow::Result<()> {
     if !can {
         bail!(INSTALL_HINT);
     }
-    eprintln!("PostgreSQL is not installed: installing it with apt-get (set DIXIAN_NO_INSTALL=1 to prevent this)");
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "postgresql"][..]] {
-        let status = Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive").status()?;
+    eprintln!(
+        "PostgreSQL is not installed: installing it with apt-get (set DIXIAN_NO_INSTALL=1 to prevent this)"
+    );
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "postgresql"][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()?;
         if !status.success() {
             bail!("apt-get {} failed; {INSTALL_HINT}", args.join(" "));
         }

@@ -56,10 +56,10 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
     let client = reqwest::Client::new();
     let started = Instant::now();
     loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(90),

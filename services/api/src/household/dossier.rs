@@ -467,7 +467,7 @@ impl Dossier {
                 corrected: v.corrected,
             })
             .collect();
-        v.sort_by(|a, b| b.at.cmp(&a.at));
+        v.sort_by_key(|visit| std::cmp::Reverse(visit.at));
         v
     }
 
