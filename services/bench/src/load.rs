@@ -14,7 +14,7 @@ use crate::setup::BenchDb;
 
 /// Concurrent loaders: enough to keep group commit batching, few enough to keep each
 /// transaction (loaders × command size rows) modest in memory.
-const LOADERS: usize = 4;
+pub const LOADERS: usize = 16;
 
 /// What a load did.
 #[derive(Debug, Clone, Copy)]

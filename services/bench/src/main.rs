@@ -225,7 +225,7 @@ fn load_row(loaded: &load::Loaded, command_events: usize) -> Row {
             rate(loaded.events as f64),
             loaded.seconds
         ),
-        clients: "4".into(),
+        clients: load::LOADERS.to_string(),
         ops: rate(loaded.events_per_s() / command_events as f64),
         events: rate(loaded.events_per_s()),
         ..Row::default()

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use dixian_api::Caller;
 use dixian_domain::{RegionCode, Role};
-use dixian_server::{Config, Database, Services, http};
+use dixian_server::{Config, Database, Services, demo, http};
 use dixian_store::{LedgerId, verify};
 
 #[derive(Parser)]
@@ -33,6 +33,23 @@ enum Command {
         /// Address to listen on [env: DIXIAN_LISTEN, default 127.0.0.1:8080]
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Load the demo district (synthetic 临淄区) before serving, and print a token per role
+        /// and example queries; a later start finds it loaded and only re-issues tokens
+        #[arg(long)]
+        demo: bool,
+        /// Households in the demo district (with --demo)
+        #[arg(long, default_value_t = dixian_server::demo::DEFAULT_HOUSEHOLDS, requires = "demo")]
+        households: usize,
+    },
+    /// Load the demo district (synthetic 临淄区, through the same commands as real data), print
+    /// a token per role and example queries, and exit; loading again appends nothing
+    Demo {
+        /// Households to generate
+        #[arg(long, default_value_t = dixian_server::demo::DEFAULT_HOUSEHOLDS)]
+        households: usize,
+        /// Hours the printed tokens stay valid
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
     },
     /// Apply database migrations and exit
     Migrate,
@@ -98,11 +115,15 @@ async fn main() -> anyhow::Result<()> {
     }
     config.ensure_secrets()?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            demo,
+            households,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
-            serve(config).await
+            serve(config, demo.then_some(households)).await
         }
         other => with_database(&config, |db| maintenance(other, db, config.clone())).await,
     }
@@ -287,6 +308,12 @@ async fn maintenance(
             services.shutdown().await;
             result?;
         }
+        Command::Demo { households, hours } => {
+            let services = Services::start(&db, &config).await?;
+            let result = load_demo(&services, &config, households, hours).await;
+            services.shutdown().await;
+            result?;
+        }
         Command::Serve { .. } => unreachable!("handled in main"),
     }
     Ok(())
@@ -300,7 +327,24 @@ fn issue(services: &Services, caller: Caller, hours: i64) -> anyhow::Result<Stri
         .map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Loads the demo district (or finds it loaded) and prints tokens and example queries.
+async fn load_demo(
+    services: &Services,
+    config: &Config,
+    households: usize,
+    hours: i64,
+) -> anyhow::Result<()> {
+    let options = demo::DemoOptions {
+        households,
+        ..demo::DemoOptions::default()
+    };
+    let report = demo::load_with(services, &options)
+        .await
+        .context("loading the demo district failed")?;
+    demo::print_report(&report, services, config.listen, hours)
+}
+
+async fn serve(config: Config, demo_households: Option<usize>) -> anyhow::Result<()> {
     tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -318,6 +362,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    if let Some(households) = demo_households
+        && let Err(e) = load_demo(&services, &config, households, 24).await
+    {
+        services.shutdown().await;
+        db.stop();
+        return Err(e);
+    }
     let result = http::serve(listener, services.clone(), http::shutdown_signal()).await;
     services.shutdown().await;
     db.stop();
