@@ -48,8 +48,12 @@ pub struct CellResult {
     pub peak_rss_mib: Option<f64>,
     /// CPU used by other processes during the measured window, in cores.
     pub foreign_cores: f64,
+    /// Median fdatasync probe right after the cell.
+    pub fsync: Duration,
     /// Which attempt this was (see `run`).
     pub attempts: u32,
+    /// The latency samples behind p50 and p99 (for pooling cells).
+    samples: Latencies,
 }
 
 impl CellResult {
@@ -59,6 +63,37 @@ impl CellResult {
 
     pub fn events_per_s(&self) -> f64 {
         self.events as f64 / self.seconds
+    }
+
+    /// Several runs of one cell as one: rates over the total time, percentiles over all
+    /// samples, the worst noise of any of them.
+    pub fn pooled(cells: Vec<CellResult>) -> Option<CellResult> {
+        let mut cells = cells.into_iter();
+        let mut all = cells.next()?;
+        for c in cells {
+            all.ops += c.ops;
+            all.events += c.events;
+            all.seconds += c.seconds;
+            all.batches.0 += c.batches.0;
+            all.batches.1 += c.batches.1;
+            all.foreign_cores = all.foreign_cores.max(c.foreign_cores);
+            all.fsync = all.fsync.max(c.fsync);
+            all.attempts = all.attempts.max(c.attempts);
+            all.samples.merge(c.samples);
+        }
+        (all.p50_ms, all.p99_ms) = all.samples.p50_p99();
+        Some(all)
+    }
+
+    /// Whether neither foreign CPU nor a busy disk disturbed the cell.
+    pub fn quiet(&self) -> bool {
+        self.foreign_cores <= noise::LIMIT && self.fsync <= noise::FSYNC_LIMIT
+    }
+
+    /// How far over the limits the cell was (to keep the least disturbed attempt).
+    fn disturbance(&self) -> f64 {
+        (self.foreign_cores / noise::LIMIT)
+            .max(self.fsync.as_secs_f64() / noise::FSYNC_LIMIT.as_secs_f64())
     }
 
     /// Mean commands per group-commit transaction, if any were recorded.
@@ -118,10 +153,11 @@ pub async fn run(
         noise::wait_for_quiet(ctx.database, ctx.quiet_wait).await;
         let mut cell = run_once(ctx, &target, clients, events, track_rss).await?;
         cell.attempts = attempt;
-        let quiet = cell.foreign_cores <= noise::LIMIT;
+        let (foreign, fsync) = (cell.foreign_cores, cell.fsync);
+        let quiet = cell.quiet();
         if best
             .as_ref()
-            .is_none_or(|b| cell.foreign_cores < b.foreign_cores)
+            .is_none_or(|b| cell.disturbance() < b.disturbance())
         {
             best = Some(cell);
         }
@@ -129,8 +165,9 @@ pub async fn run(
             break;
         }
         eprintln!(
-            "    disturbed (foreign CPU {:.0} % of a core), again",
-            100.0 * best.as_ref().map_or(0.0, |b| b.foreign_cores)
+            "    disturbed: other processes used {:.0} % of a core, fdatasync {} µs",
+            100.0 * foreign,
+            fsync.as_micros()
         );
     }
     Ok(best.expect("at least one attempt"))
@@ -199,6 +236,7 @@ async fn run_once(
     let peak_rss_mib = track_rss.then(|| stats::rss_mib().1);
     let batches_after = ctx.probe.snapshot();
     let foreign_cores = watcher.await?;
+    let fsync = noise::fsync_probe().await;
     if let Some(pool) = raw_pool {
         pool.close().await;
     }
@@ -209,7 +247,8 @@ async fn run_once(
             total.first_error.unwrap_or_default()
         );
     }
-    let (p50_ms, p99_ms) = total.latencies.p50_p99();
+    let mut samples = total.latencies;
+    let (p50_ms, p99_ms) = samples.p50_p99();
     Ok(CellResult {
         clients,
         ops: total.ops,
@@ -223,7 +262,9 @@ async fn run_once(
         ),
         peak_rss_mib,
         foreign_cores,
+        fsync,
         attempts: 1,
+        samples,
     })
 }
 
@@ -290,21 +331,28 @@ async fn raw_client(
 
 /// A table note on how quiet the machine was during the given cells (label, cell).
 pub fn quiet_note<'c>(cells: impl IntoIterator<Item = (String, &'c CellResult)>) -> String {
-    let mut max = 0.0_f64;
+    let (mut max_cpu, mut max_fsync) = (0.0_f64, Duration::ZERO);
     let mut disturbed = Vec::new();
     let mut retried = 0;
     for (label, c) in cells {
-        max = max.max(c.foreign_cores);
+        max_cpu = max_cpu.max(c.foreign_cores);
+        max_fsync = max_fsync.max(c.fsync);
         if c.attempts > 1 {
             retried += 1;
         }
-        if c.foreign_cores > noise::LIMIT {
-            disturbed.push(format!("{label} ({:.0} %)", 100.0 * c.foreign_cores));
+        if !c.quiet() {
+            disturbed.push(format!(
+                "{label} ({:.0} %, {} µs)",
+                100.0 * c.foreign_cores,
+                c.fsync.as_micros()
+            ));
         }
     }
     let mut note = format!(
-        "Other processes used at most {:.0} % of a core during a measured window",
-        100.0 * max
+        "Machine noise: other processes used at most {:.0} % of a core during a measured \
+         window; the fdatasync probe after a cell took at most {} µs",
+        100.0 * max_cpu,
+        max_fsync.as_micros()
     );
     if retried > 0 {
         note.push_str(&format!(
@@ -315,8 +363,9 @@ pub fn quiet_note<'c>(cells: impl IntoIterator<Item = (String, &'c CellResult)>)
         note.push('.');
     } else {
         note.push_str(&format!(
-            "; still above {:.0} % after retries: {}.",
+            "; still disturbed (> {:.0} % CPU or > {} µs) after retries: {}.",
             100.0 * noise::LIMIT,
+            noise::FSYNC_LIMIT.as_micros(),
             disturbed.join(", ")
         ));
     }

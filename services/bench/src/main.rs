@@ -4,12 +4,13 @@
 //!
 //! Order of a run (each step's log size matters for the next):
 //! 1. a fresh database `dixian_bench_…`, migrated, ledger 370305 opened;
-//! 2. growth baseline: append latency on the empty log;
-//! 3. append throughput, 1-event then 10-event commands, raw / off / group commit per client
+//! 2. append throughput, 1-event then 10-event commands, raw / off / group commit per client
 //!    count (peak RSS during the 64-client group-commit cells);
-//! 4. fill the ledger to `--events` through the store, then rebuild vs COPY and verify vs SQL;
-//! 5. fill to `--growth-events` if larger, and measure append latency again;
-//! 6. drop the database (unless `--keep`).
+//! 3. fill the ledger to `--events` through the store (what the appends wrote counts), then
+//!    rebuild vs COPY and verify vs SQL;
+//! 4. fill to `--growth-events` if larger, then append latency on that log against a second,
+//!    fresh database (the empty log), alternating;
+//! 5. drop the databases (unless `--keep`).
 
 mod appends;
 mod cell;
@@ -78,6 +79,9 @@ struct Args {
     /// Log size for the growth comparison [default: --events]; 10000000 for the 10M.
     #[arg(long)]
     growth_events: Option<i64>,
+    /// Alternating rounds of the growth comparison [default: 3, quick 1].
+    #[arg(long)]
+    growth_rounds: Option<usize>,
     /// Events per command while loading the ledger (each command a new household stream).
     #[arg(long, default_value_t = 100)]
     load_command_events: usize,
@@ -132,6 +136,7 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let db = BenchDb::create(
         &args.database_url,
+        "",
         args.connections,
         args.explain_slower_than_ms,
     )
@@ -161,13 +166,6 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
         })),
     };
     let mut tables = Vec::new();
-
-    let empty = if args.runs(Section::Growth) {
-        eprintln!("growth baseline (empty log)");
-        Some(growth::measure(db, &ctx).await?)
-    } else {
-        None
-    };
 
     if args.runs(Section::Appends) {
         appends::prepare(db).await?;
@@ -203,7 +201,7 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
         }
     }
 
-    if let Some(empty) = empty {
+    if args.runs(Section::Growth) {
         let target = args.growth_events.unwrap_or_else(|| args.events());
         let loaded = load::fill(db, target, args.load_command_events).await?;
         if loaded.events > 0 {
@@ -211,9 +209,14 @@ async fn run(args: &Args, db: &BenchDb, probe: &probe::Batches) -> Result<Vec<Ta
             t.rows.push(load_row(&loaded, args.load_command_events));
             tables.push(t);
         }
-        eprintln!("growth (full log)");
-        let full = growth::measure(db, &ctx).await?;
-        tables.push(growth::table(&empty, &full));
+        eprintln!("growth: empty log vs full log, alternating");
+        let rounds = args.growth_rounds.unwrap_or(if args.quick { 1 } else { 3 });
+        let empty_log = growth::EmptyLog {
+            url: &args.database_url,
+            connections: args.connections,
+        };
+        let (empty, full) = growth::measure(db, empty_log, &ctx, rounds).await?;
+        tables.push(growth::table(&empty, &full, rounds));
     }
     Ok(tables)
 }

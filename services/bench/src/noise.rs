@@ -5,12 +5,49 @@
 //!
 //! Foreign = all busy CPU (/proc/stat) − this process − the PostgreSQL processes serving this
 //! run (backends connected to the bench database, and the server's own auxiliary processes).
+//!
+//! Neighbours also write to the disk, and a commit waits for an fdatasync: on this kind of VM
+//! one takes ~70 µs when the disk is quiet and 0.3–3 ms while a build writes. So a cell is also
+//! disturbed when a small fdatasync probe right after it is slower than [`FSYNC_LIMIT`].
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Foreign CPU above this share of one core marks a measurement as disturbed.
 pub const LIMIT: f64 = 0.10;
+
+/// An fdatasync probe slower than this (median) marks the disk as busy.
+pub const FSYNC_LIMIT: Duration = Duration::from_micros(300);
+
+/// Median time of an 8 kB write plus fdatasync to a scratch file in the temporary directory
+/// (the same disk as PostgreSQL's WAL on a one-disk VM): the floor under every commit.
+pub async fn fsync_probe() -> Duration {
+    tokio::task::spawn_blocking(|| {
+        use std::os::unix::fs::FileExt;
+        let path = std::env::temp_dir().join(format!("dixian-bench-{}.fsync", std::process::id()));
+        let Ok(file) = std::fs::File::create(&path) else {
+            return Duration::ZERO;
+        };
+        let block = [0x5a_u8; 8192];
+        let mut times = Vec::with_capacity(9);
+        for _ in 0..9 {
+            let t = Instant::now();
+            if file
+                .write_at(&block, 0)
+                .and_then(|_| file.sync_data())
+                .is_err()
+            {
+                break;
+            }
+            times.push(t.elapsed());
+        }
+        let _ = std::fs::remove_file(&path);
+        times.sort_unstable();
+        times.get(times.len() / 2).copied().unwrap_or_default()
+    })
+    .await
+    .unwrap_or_default()
+}
 
 /// A CPU-time snapshot.
 pub struct Snapshot {
@@ -97,14 +134,15 @@ impl Snapshot {
     }
 }
 
-/// Waits (at most `max`) for half a second in which foreign processes stay under [`LIMIT`]:
-/// starting a cell in the middle of a neighbour's compile wastes the attempt.
+/// Waits (at most `max`) for half a second in which foreign processes stay under [`LIMIT`]
+/// and the disk answers an fdatasync within [`FSYNC_LIMIT`]: starting a cell in the middle of
+/// a neighbour's compile wastes the attempt.
 pub async fn wait_for_quiet(database: &str, max: Duration) {
     let deadline = Instant::now() + max;
     while Instant::now() < deadline {
         let s = Snapshot::take(database);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        if s.foreign_since(database) <= LIMIT {
+        if s.foreign_since(database) <= LIMIT && fsync_probe().await <= FSYNC_LIMIT {
             return;
         }
     }

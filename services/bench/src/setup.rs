@@ -25,17 +25,18 @@ pub struct BenchDb {
 }
 
 impl BenchDb {
-    /// Creates `dixian_bench_<time>_<pid>`, migrates it and opens the ledger. With
+    /// Creates `dixian_bench_<time>_<pid><suffix>`, migrates it and opens the ledger. With
     /// `explain_ms`, service connections log the plan of every statement slower than that to
     /// the server log (auto_explain), for profiling.
     pub async fn create(
         url: &str,
+        suffix: &str,
         service_connections: u32,
         explain_ms: Option<u32>,
     ) -> Result<Self> {
         let server = PgConnectOptions::from_str(url).context("DATABASE_URL is not a valid URL")?;
         let name = format!(
-            "dixian_bench_{}_{}",
+            "dixian_bench_{}_{}{suffix}",
             chrono::Utc::now().format("%Y%m%d%H%M%S"),
             std::process::id()
         );

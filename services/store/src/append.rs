@@ -96,6 +96,7 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
     Ok(())
 }
 
+/// The head of a ledger as read under its lock, with the time this batch records.
 struct Head {
     last_seq: i64,
     head_hash: Vec<u8>,
@@ -124,15 +125,24 @@ pub(crate) async fn append_batch(
     reqs: &[&AppendRequest],
     inline: &[std::sync::Arc<dyn InlineProjection>],
 ) -> Result<BatchOutcome, sqlx::Error> {
-    let head = sqlx::query(
-        "select last_seq, head_hash, county_code,
-                greatest(clock_timestamp(), coalesce(last_recorded_at, '-infinity')) as now
+    // The head-row lock serialises appenders to a ledger (across processes too). The same
+    // statement makes the rest of the transaction plan per execution (see `load_known`).
+    sqlx::query(
+        "select set_config('plan_cache_mode', 'force_custom_plan', true)
            from es.ledger where ledger = $1 for no key update",
     )
     .bind(ledger)
-    .fetch_optional(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    let Some(head) = head else {
+    // Everything read from here on is read after the lock was granted, so it includes every
+    // append committed before ours (READ COMMITTED takes each statement's snapshot at its start).
+    let Known {
+        head,
+        mut commands,
+        events: stored_events,
+        mut streams,
+    } = load_known(conn, ledger, reqs).await?;
+    let Some(mut head) = head else {
         let results = reqs
             .iter()
             .map(|_| {
@@ -146,18 +156,6 @@ pub(crate) async fn append_batch(
             last_seq: None,
         });
     };
-    let mut head = Head {
-        last_seq: head.try_get("last_seq")?,
-        head_hash: head.try_get("head_hash")?,
-        county_code: head.try_get("county_code")?,
-        recorded_at: head.try_get::<DateTime<Utc>, _>("now")?.trunc_subsecs(6),
-    };
-
-    let Known {
-        mut commands,
-        events: stored_events,
-        mut streams,
-    } = load_known(conn, ledger, reqs).await?;
 
     let mut results = Vec::with_capacity(reqs.len());
     let mut rows: Vec<RecordedEvent> = Vec::new();
@@ -365,22 +363,27 @@ fn event_id_duplicate(
     }))
 }
 
-/// What the database already holds about a batch: its command ids, event ids and streams.
+/// What the database already holds about a batch: the ledger head (none for an unknown
+/// ledger), its command ids, event ids and streams.
 struct Known {
+    head: Option<Head>,
     commands: HashMap<Uuid, KnownCommand>,
     events: HashMap<Uuid, StoredEvent>,
     /// stream id → (home ledger, version, type)
     streams: HashMap<String, (String, i64, String)>,
 }
 
-/// Looks up every command id, event id and stream of the batch in one round trip.
+/// Reads the ledger head and looks up every command id, event id and stream of the batch, in
+/// one round trip.
 ///
 /// Each id is probed through a `LATERAL … LIMIT 1` subquery, i.e. one equality probe of a
 /// unique index per id. The obvious `ledger = $1 and event_id = any($2)` is a trap: the planner
 /// costs the array as one descent per element and prefers the `(ledger, recorded_at)` index
-/// with the array as a filter — a scan of the whole ledger per batch, so appends slowed down
-/// linearly with the ledger's size. The probe shape, planned per execution (the transaction
-/// sets `plan_cache_mode = force_custom_plan`, see `EventStore::append_batch_tx`), stays a
+/// with the array as a filter — a scan of the whole ledger per batch. And a generic plan cached
+/// while the ledger's partition was empty (all index paths cost the same on an empty table)
+/// keeps such a choice until autovacuum analyses the partition: appends got slower with every
+/// event stored. So the transaction plans each statement for the table sizes of now
+/// (`plan_cache_mode = force_custom_plan`, ~0.1 ms per batch), and the probe shape is then a
 /// one-row probe at every table size, analysed or not.
 async fn load_known(
     conn: &mut PgConnection,
@@ -412,7 +415,11 @@ async fn load_known(
          select 2, null, null, s.stream_id, s.ledger, s.stream_type, null, null, s.version, null
            from unnest($4::text[]) as k(id)
            cross join lateral (select stream_id, ledger, stream_type, version
-                                 from es.stream where stream_id = k.id limit 1) s",
+                                 from es.stream where stream_id = k.id limit 1) s
+         union all
+         select 3, null, head_hash, null, county_code, null, last_seq, null, null,
+                greatest(clock_timestamp(), coalesce(last_recorded_at, '-infinity'))
+           from es.ledger where ledger = $1",
     )
     .bind(ledger)
     .bind(&command_ids)
@@ -423,13 +430,26 @@ async fn load_known(
     let ledger_id =
         crate::model::LedgerId::parse(ledger).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     let mut known = Known {
+        head: None,
         commands: HashMap::new(),
         events: HashMap::new(),
         streams: HashMap::new(),
     };
     for r in rows {
+        let kind: i32 = r.try_get("kind")?;
+        if kind == 3 {
+            known.head = Some(Head {
+                last_seq: r.try_get("seq")?,
+                head_hash: r.try_get("hash")?,
+                county_code: r.try_get("home")?,
+                recorded_at: r
+                    .try_get::<DateTime<Utc>, _>("recorded_at")?
+                    .trunc_subsecs(6),
+            });
+            continue;
+        }
         let stream_id: String = r.try_get("stream_id")?;
-        match r.try_get::<i32, _>("kind")? {
+        match kind {
             0 => {
                 known.commands.insert(
                     r.try_get("id")?,
