@@ -179,3 +179,61 @@ impl<'e> StreamRows<'e> {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64, stream: &str, version: i64, event_type: &str) -> RecordedEvent {
+        let at = DateTime::from_timestamp(1_772_353_800 + seq, 0).expect("a valid time");
+        RecordedEvent {
+            ledger: "370305".into(),
+            seq,
+            stream_id: stream.into(),
+            stream_type: "household".into(),
+            stream_version: version,
+            event_id: uuid::Uuid::now_v7(),
+            command_id: None,
+            event_type: event_type.into(),
+            schema_version: 1,
+            data: "{}".into(),
+            metadata: "{}".into(),
+            actor_user: "u".into(),
+            actor_role: "GRID_WORKER".into(),
+            actor_jurisdiction: "370305".into(),
+            correlation_id: None,
+            causation_id: None,
+            occurred_at: at,
+            recorded_at: at,
+            county_code: "370305".into(),
+            prev_hash: vec![0; 32],
+            hash: vec![0; 32],
+        }
+    }
+
+    /// The batch fold must equal applying the events one by one: first values from a stream's
+    /// first event, last values from its last, one row per stream in first-seen order.
+    #[test]
+    fn a_batch_folds_to_one_row_per_stream_as_event_by_event_application_would() {
+        let events = vec![
+            event(1, "household-a", 1, "Registered"),
+            event(2, "household-b", 4, "VisitRecorded"),
+            event(3, "household-a", 2, "VisitRecorded"),
+            event(4, "household-a", 3, "AlertRaised"),
+        ];
+        let rows = StreamRows::fold(&events);
+        assert_eq!(rows.stream_id, ["household-a", "household-b"]);
+        assert_eq!(rows.version, [3, 4]);
+        assert_eq!(rows.count, [3, 1]);
+        assert_eq!(rows.last_event_type, ["AlertRaised", "VisitRecorded"]);
+        assert_eq!(
+            rows.first_recorded_at,
+            [events[0].recorded_at, events[1].recorded_at]
+        );
+        assert_eq!(
+            rows.last_recorded_at,
+            [events[3].recorded_at, events[1].recorded_at]
+        );
+        assert_eq!(rows.last_seq, [4, 2]);
+    }
+}
