@@ -4785,8 +4785,8 @@ mod tests {
                 "{today}"
             );
             assert!(
-                r.alerts.get("OVERDUE_FIRST_ROUND").is_some()
-                    && r.alerts.get("AWAITING_FIRST_ROUND").is_some(),
+                r.alerts.contains_key("OVERDUE_FIRST_ROUND")
+                    && r.alerts.contains_key("AWAITING_FIRST_ROUND"),
                 "{today}"
             );
         }
