@@ -1080,3 +1080,67 @@ async fn a_shutdown_commits_every_acknowledged_command_and_refuses_the_rest(
     assert!(!acknowledged.is_empty());
     assert_head_consistent(&f).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Several servers
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn two_servers_with_group_commit_on_one_database_stay_gap_free_and_exactly_once(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options.clone()).await;
+    // Two stores with pools and writers of their own: two server processes, as PostgreSQL sees them.
+    let second_pool = db::service_pool(options, 10).await.unwrap();
+    let servers = [
+        f.store
+            .clone()
+            .with_group_commit(GroupCommitConfig::default()),
+        EventStore::new(second_pool).with_group_commit(GroupCommitConfig::default()),
+    ];
+    let command_ids: Vec<Uuid> = (0..120).map(|_| Uuid::now_v7()).collect();
+    let mut tasks = Vec::new();
+    for (i, command_id) in command_ids.iter().enumerate() {
+        // Every command is sent to both servers at once: a client retrying on another node.
+        for server in &servers {
+            let server = server.clone();
+            let command_id = *command_id;
+            let at = chrono::DateTime::from_timestamp(1_780_000_000 + i as i64, 0).unwrap();
+            tasks.push(tokio::spawn(async move {
+                let mut r = request(
+                    &format!("household-m{}", i % 12),
+                    ExpectedVersion::Any,
+                    vec![
+                        NewEvent::new(
+                            Uuid::now_v7(),
+                            "Visited",
+                            &serde_json::json!({ "i": i }),
+                            at,
+                        )
+                        .unwrap(),
+                    ],
+                );
+                r.command_id = Some(command_id);
+                server.append(r).await.unwrap()
+            }));
+        }
+    }
+    let answers = futures_all(tasks).await;
+    assert_eq!(
+        answers.iter().filter(|a| !a.duplicate).count(),
+        command_ids.len(),
+        "each command applied once"
+    );
+    let stored: i64 = event_count(&f.admin).await;
+    assert_eq!(
+        stored,
+        command_ids.len() as i64,
+        "nothing duplicated, nothing lost"
+    );
+    let distinct: i64 = sqlx::query_scalar("select count(distinct command_id) from es.event")
+        .fetch_one(&f.admin)
+        .await
+        .unwrap();
+    assert_eq!(distinct, command_ids.len() as i64);
+    assert_head_consistent(&f).await;
+}
