@@ -10,10 +10,12 @@
 //!    writer got there first, the command is decided again on the new state (at most three
 //!    times) — the domain re-checks every rule, so nothing stale is written.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use dixian_domain::alert::{Alert, AlertEvent};
 use dixian_domain::household::{Household, HouseholdEvent};
-use dixian_domain::policy::{Policy, PolicyBook, PolicyEvent};
+use dixian_domain::policy::{PolicyBook, PolicyEvent};
 use dixian_domain::{Decider, DomainError, ErrorKind, RegionCode};
 use dixian_store::{
     AppendError, AppendRequest, Appended, ExpectedVersion, LedgerId, NewEvent, RecordedEvent,
@@ -164,13 +166,9 @@ where
 }
 
 /// The province's policy book (empty when none was ever set: the domain then applies the
-/// national 2023 rules).
-pub async fn policy_book(pool: &PgPool, province: &str) -> Result<PolicyBook, ApiError> {
-    Ok(
-        load::<Policy>(pool, &format!("policy-{province}"), StreamRead::default())
-            .await?
-            .state,
-    )
+/// national 2023 rules). From the fold cache, checked against the log.
+pub async fn policy_book(api: &ApiContext, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
+    api.folds.policy(&api.pool, province).await
 }
 
 /// Maps a domain refusal to the client's error code table.

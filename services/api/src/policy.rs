@@ -91,7 +91,7 @@ impl PolicyQuery {
     ) -> async_graphql::Result<PolicyView> {
         caller(ctx)?;
         region("province", &province)?;
-        let book = exec::policy_book(&api(ctx).pool, &province).await?;
+        let book = exec::policy_book(api(ctx), &province).await?;
         let date = date.unwrap_or_else(|| china_date(Utc::now()));
         let r: PolicyRules = book.rules_in_force(date);
         let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);

@@ -21,6 +21,8 @@ pub struct ApiContext {
     pub pool: PgPool,
     pub anchor_key: Option<AnchorKey>,
     pub pii: PiiKeys,
+    /// Folded streams, checked against the log on every read (see `fold_cache`).
+    pub folds: std::sync::Arc<crate::fold_cache::Folds>,
 }
 
 #[derive(MergedObject, Default)]

@@ -6,7 +6,6 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use dixian_domain::user::{CadreScope, User, UserCommand, UserState};
 use dixian_domain::{RegionCode, Role};
-use dixian_store::StreamRead;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -85,19 +84,24 @@ async fn user_stream(
     }
 }
 
-/// The user's current state, from the log.
+/// The user's current state, from the log (through the fold cache, checked against the
+/// stream's current version, so a change is seen by the next read).
 pub async fn load_user(api: &ApiContext, id: Uuid) -> Result<UserState, ApiError> {
-    Ok(
-        exec::load::<User>(&api.pool, &format!("user-{id}"), StreamRead::default())
-            .await?
-            .state,
-    )
+    Ok(api
+        .folds
+        .user(&api.pool, id)
+        .await?
+        .map(|f| f.state.clone())
+        .unwrap_or_default())
 }
 
 /// Checks that a token's claims still hold: the user exists, is active, and has that role and
 /// jurisdiction now. A revoked or changed user's old tokens stop working at once.
 pub async fn confirm_caller(api: &ApiContext, claimed: Caller) -> Result<Caller, ApiError> {
-    let state = load_user(api, claimed.user_id).await?;
+    let Some(user) = api.folds.user(&api.pool, claimed.user_id).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let state = &user.state;
     let holds = state.active
         && state.role == Some(claimed.role)
         && state.jurisdiction.as_ref() == Some(&claimed.jurisdiction);

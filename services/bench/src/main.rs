@@ -129,6 +129,10 @@ impl Args {
     }
 }
 
+/// The server's allocator (see `services/server/src/main.rs`), so the bench measures what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();

@@ -28,6 +28,9 @@ pub struct Config {
     pub introspection: bool,
     /// `DIXIAN_DB_CONNECTIONS` (default 16).
     pub max_connections: u32,
+    /// `DIXIAN_FOLD_CACHE` (default 4096): folded streams of each kind (households, users,
+    /// policies) kept in memory between reads; 0 folds every read from the start.
+    pub fold_cache: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Config {
             .field("group_commit", &self.group_commit)
             .field("introspection", &self.introspection)
             .field("max_connections", &self.max_connections)
+            .field("fold_cache", &self.fold_cache)
             .finish()
     }
 }
@@ -105,6 +109,12 @@ impl Config {
                 .parse()
                 .context("DIXIAN_DB_CONNECTIONS must be a number")?,
         };
+        let fold_cache = match env("DIXIAN_FOLD_CACHE") {
+            None => dixian_api::fold_cache::DEFAULT_CAPACITY,
+            Some(v) => v
+                .parse()
+                .context("DIXIAN_FOLD_CACHE must be a number of streams")?,
+        };
         let database_url = env("DATABASE_URL");
         if let Some(url) = &database_url
             && !url.starts_with("postgres://")
@@ -125,6 +135,7 @@ impl Config {
             group_commit: flag("DIXIAN_GROUP_COMMIT", true)?,
             introspection: flag("DIXIAN_INTROSPECTION", true)?,
             max_connections,
+            fold_cache,
         })
     }
 

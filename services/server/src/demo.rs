@@ -163,9 +163,10 @@ pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Re
     if loading {
         seed_policy(api, options.seed).await?;
     }
-    let policy = exec::policy_book(&api.pool, "37")
+    let policy = (*exec::policy_book(api, "37")
         .await
-        .map_err(|e| anyhow!("policy-37: {}", e.message()))?;
+        .map_err(|e| anyhow!("policy-37: {}", e.message()))?)
+    .clone();
     let now = Utc::now();
     let generator = Gen {
         seed: options.seed,

@@ -47,11 +47,9 @@ async fn graphql(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let caller = s.services.authenticate(auth_header).await;
-    s.services
-        .schema
-        .execute(req.into_inner().data(caller))
-        .await
-        .into()
+    let mut req = req.into_inner();
+    s.services.parsed.prepare(&mut req);
+    s.services.schema.execute(req.data(caller)).await.into()
 }
 
 async fn graphiql() -> impl IntoResponse {

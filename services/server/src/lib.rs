@@ -97,6 +97,8 @@ pub struct Services {
     pub auth: Auth,
     /// What resolvers share; also used to confirm callers and by the CLI and demo loader.
     pub api: ApiContext,
+    /// Parsed query documents by query text (see `dixian_api::parse_cache`).
+    pub parsed: Arc<dixian_api::parse_cache::ParsedQueries>,
     stop: Arc<watch::Sender<bool>>,
     tasks: Arc<tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
@@ -131,6 +133,7 @@ impl Services {
             pool: pool.clone(),
             anchor_key: config.anchor_key.clone(),
             pii,
+            folds: Arc::new(dixian_api::fold_cache::Folds::new(config.fold_cache)),
         };
         dixian_api::policy::ensure_shandong_defaults(&api)
             .await
@@ -151,6 +154,7 @@ impl Services {
             schema,
             auth,
             api,
+            parsed: Arc::default(),
             stop: Arc::new(stop_tx),
             tasks: Arc::new(tokio::sync::Mutex::new(tasks)),
         })

@@ -100,6 +100,12 @@ enum Command {
     },
 }
 
+/// mimalloc rather than glibc's allocator: a GraphQL request allocates thousands of small
+/// values across worker threads, where glibc spent ~15% of the dossier benchmark's CPU in
+/// malloc/free and arena consolidation (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

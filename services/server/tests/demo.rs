@@ -128,7 +128,7 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
         .map(|(_, v)| v)
         .sum();
     assert!(monitored >= 10, "{:?}", report.stages);
-    let policy = exec::policy_book(&api.pool, "37").await.unwrap();
+    let policy = exec::policy_book(api, "37").await.unwrap();
     let today = china_date(Utc::now());
     let fold = |id: Uuid| {
         let pool = api.pool.clone();

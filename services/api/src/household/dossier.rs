@@ -7,10 +7,12 @@ use dixian_domain::household::{HouseholdState, MemberProfile, removal_eligibilit
 use dixian_domain::policy::PolicyBook;
 use dixian_domain::{Role, china_date};
 use dixian_store::RecordedEvent;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::fold_cache::Folded;
 use crate::schema::{api, caller};
 use crate::vocab::{Coded, Vocab};
 
@@ -38,12 +40,11 @@ pub struct Dossier {
     pub registered_at: Option<DateTime<Utc>>,
     /// 监测状态.
     pub status: Coded,
+    /// The fold this view shows (shared with the fold cache for "now" views).
     #[graphql(skip)]
-    pub state: HouseholdState,
+    pub folded: Arc<Folded<HouseholdState>>,
     #[graphql(skip)]
-    pub events: Vec<RecordedEvent>,
-    #[graphql(skip)]
-    pub policy: PolicyBook,
+    pub policy: Arc<PolicyBook>,
     /// The instant the view describes (now, or the `asOf`/`knownAt` asked for).
     pub as_of: DateTime<Utc>,
 }
@@ -51,15 +52,14 @@ pub struct Dossier {
 impl Dossier {
     pub fn new(
         id: Uuid,
-        state: HouseholdState,
-        events: Vec<RecordedEvent>,
-        policy: PolicyBook,
+        folded: Arc<Folded<HouseholdState>>,
+        policy: Arc<PolicyBook>,
         as_of: DateTime<Utc>,
     ) -> Self {
-        let reg = state.registration.clone();
+        let reg = folded.state.registration.clone();
         Self {
             id,
-            version: events.last().map(|e| e.stream_version).unwrap_or(0),
+            version: folded.version,
             village: reg
                 .as_ref()
                 .map(|r| r.village.as_str().to_owned())
@@ -70,9 +70,8 @@ impl Dossier {
             address: reg.as_ref().map(|r| r.address.clone()).unwrap_or_default(),
             formerly_poor: reg.as_ref().is_some_and(|r| r.formerly_poor),
             registered_at: reg.as_ref().map(|r| r.registered_at),
-            status: state.status.coded(),
-            state,
-            events,
+            status: folded.state.status.coded(),
+            folded,
             policy,
             as_of,
         }
@@ -301,7 +300,7 @@ pub struct RemovalView {
 
 /// One entry of the household's timeline: every event with who, when (both times) and where
 /// in the log.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct TimelineEntry {
     pub event_type: String,
     pub stream_version: i64,
@@ -370,11 +369,12 @@ pub fn eligibility(
 impl Dossier {
     /// The head of household's name.
     async fn head_name(&self) -> Option<String> {
-        self.state.head().map(|h| h.name.clone())
+        self.folded.state.head().map(|h| h.name.clone())
     }
 
     async fn members(&self) -> Vec<Member> {
-        self.state
+        self.folded
+            .state
             .members
             .values()
             .map(|m| Member::from(self.id, m))
@@ -382,7 +382,8 @@ impl Dossier {
     }
 
     async fn former_members(&self) -> Vec<FormerMember> {
-        self.state
+        self.folded
+            .state
             .former_members
             .values()
             .map(|f| FormerMember {
@@ -395,7 +396,8 @@ impl Dossier {
     }
 
     async fn focus_groups(&self) -> Vec<FocusGroupTag> {
-        self.state
+        self.folded
+            .state
             .focus_groups
             .iter()
             .map(|(g, t)| FocusGroupTag {
@@ -409,7 +411,8 @@ impl Dossier {
     /// Income history, oldest first, with growth and the line in force for each window.
     async fn incomes(&self) -> Vec<IncomeRecord> {
         let mut prev: Option<i64> = None;
-        self.state
+        self.folded
+            .state
             .incomes
             .iter()
             .map(|r| {
@@ -437,7 +440,8 @@ impl Dossier {
     }
 
     async fn living_conditions(&self) -> Option<LivingConditionsView> {
-        self.state
+        self.folded
+            .state
             .latest_assessment
             .as_ref()
             .map(|a| LivingConditionsView {
@@ -454,6 +458,7 @@ impl Dossier {
     /// Visits, newest first.
     async fn visits(&self) -> Vec<VisitView> {
         let mut v: Vec<VisitView> = self
+            .folded
             .state
             .visits
             .values()
@@ -473,7 +478,8 @@ impl Dossier {
 
     async fn identification(&self) -> Option<IdentificationView> {
         let today = self.today();
-        self.state
+        self.folded
+            .state
             .identification
             .as_ref()
             .map(|i| IdentificationView {
@@ -481,7 +487,7 @@ impl Dossier {
                 applied_at: i.applied_at,
                 clue_found_on: i.clue_found_on,
                 due_on: i.due_on,
-                overdue: self.state.status
+                overdue: self.folded.state.status
                     == dixian_domain::household::MonitoringStatus::Identifying
                     && i.is_overdue(today),
                 stage: i.stage.coded(),
@@ -498,7 +504,7 @@ impl Dossier {
                     })
                     .unwrap_or(0),
                 green_channel_due: i.green_channel.as_ref().map(|g| g.backfill_due),
-                green_channel_overdue: self.state.status
+                green_channel_overdue: self.folded.state.status
                     == dixian_domain::household::MonitoringStatus::Identifying
                     && i.green_channel
                         .as_ref()
@@ -509,7 +515,8 @@ impl Dossier {
     }
 
     async fn episodes(&self) -> Vec<EpisodeView> {
-        self.state
+        self.folded
+            .state
             .episodes
             .iter()
             .map(|e| EpisodeView {
@@ -528,7 +535,8 @@ impl Dossier {
 
     /// 一户一策 — assistance plans.
     async fn plans(&self) -> Vec<PlanView> {
-        self.state
+        self.folded
+            .state
             .plans
             .iter()
             .map(|p| PlanView {
@@ -542,7 +550,8 @@ impl Dossier {
     }
 
     async fn measures(&self) -> Vec<MeasureView> {
-        self.state
+        self.folded
+            .state
             .measures
             .values()
             .map(|m| MeasureView {
@@ -562,7 +571,7 @@ impl Dossier {
     }
 
     async fn removal(&self) -> Option<RemovalView> {
-        self.state.removal.as_ref().map(|r| RemovalView {
+        self.folded.state.removal.as_ref().map(|r| RemovalView {
             proposed_at: r.proposed_at,
             stage: r.stage.coded(),
             notice_start: r.notice.as_ref().map(|n| n.start),
@@ -572,16 +581,16 @@ impl Dossier {
 
     /// Alerts about this household still open.
     async fn open_alert_ids(&self) -> Vec<Uuid> {
-        self.state.open_alerts.iter().copied().collect()
+        self.folded.state.open_alerts.iter().copied().collect()
     }
 
     /// Whether risk removal is allowed now (as of this view), with every failing reason.
     async fn removal_eligibility(&self) -> RemovalEligibility {
-        eligibility(&self.state, &self.policy, self.today())
+        eligibility(&self.folded.state, &self.policy, self.today())
     }
 
     /// Every event of the file, oldest first.
     async fn timeline(&self) -> Vec<TimelineEntry> {
-        self.events.iter().map(TimelineEntry::from).collect()
+        self.folded.timeline.clone()
     }
 }

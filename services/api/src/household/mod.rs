@@ -9,6 +9,8 @@ pub mod procedure;
 pub mod records;
 pub mod removal;
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use dixian_domain::household::{HouseholdCommand, HouseholdState};
@@ -21,6 +23,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::exec::{self, CommandMeta, HouseholdDecider, StreamRef};
+use crate::fold_cache::Folded;
 use crate::schema::{ApiContext, api, caller};
 
 pub use dossier::Dossier;
@@ -71,26 +74,58 @@ pub(crate) async fn household_county(api: &ApiContext, id: Uuid) -> Result<Strin
 
 /// Folds a household for reading and checks the caller may see it. Outside the caller's
 /// jurisdiction the household does not exist (NOT_FOUND), so ids cannot be probed.
+///
+/// "Now" comes from the fold cache (checked against the log's current version in the same
+/// statement that reads the policy's); `knownAt` / `asOf` fold the exact prefix from the log.
 pub(crate) async fn read_household(
     api: &ApiContext,
     caller: &Caller,
     id: Uuid,
     at: StreamRead,
 ) -> Result<Dossier, ApiError> {
-    let loaded = exec::load::<HouseholdDecider>(&api.pool, &format!("household-{id}"), at).await?;
-    let Some(reg) = loaded.state.registration.as_ref() else {
-        return Err(ApiError::NotFound(format!("no household {id}")));
+    let not_found = || ApiError::NotFound(format!("no household {id}"));
+    let (folded, policy) = if at == StreamRead::default() {
+        api.folds
+            .household_now(&api.pool, id, caller.jurisdiction.province())
+            .await?
+            .ok_or_else(not_found)?
+    } else {
+        let loaded =
+            exec::load::<HouseholdDecider>(&api.pool, &format!("household-{id}"), at).await?;
+        let ledger = loaded.events.first().map(|e| e.ledger.clone());
+        let folded = Arc::new(Folded {
+            ledger: ledger.unwrap_or_default(),
+            version: loaded.version,
+            timeline: loaded
+                .events
+                .iter()
+                .map(dossier::TimelineEntry::from)
+                .collect(),
+            state: loaded.state,
+        });
+        let province = folded
+            .state
+            .registration
+            .as_ref()
+            .map(|r| r.village.province().to_owned());
+        let policy = match province {
+            Some(p) => exec::policy_book(api, &p).await?,
+            None => Arc::default(),
+        };
+        (folded, policy)
+    };
+    let Some(reg) = folded.state.registration.as_ref() else {
+        return Err(not_found());
     };
     let visible = match caller.role {
         Role::SpotChecker => crate::spot_check::in_granted_sample(api, caller, id).await?,
         _ => caller.covers(reg.village.as_str()),
     };
     if !visible {
-        return Err(ApiError::NotFound(format!("no household {id}")));
+        return Err(not_found());
     }
-    let policy = exec::policy_book(&api.pool, reg.village.province()).await?;
     let as_of = at.known_at.or(at.as_of).unwrap_or_else(Utc::now);
-    Ok(Dossier::new(id, loaded.state, loaded.events, policy, as_of))
+    Ok(Dossier::new(id, folded, policy, as_of))
 }
 
 /// The business time of a command: the device's `occurredAt`, or now.
@@ -139,7 +174,7 @@ pub(crate) async fn run(
     let stream = StreamRef::household(household_id, &county)?;
     let meta = CommandMeta::new(command_id, input, mutation);
     let province = county[..2].to_owned();
-    let policy = exec::policy_book(&api.pool, &province).await?;
+    let policy = exec::policy_book(api, &province).await?;
     let actor = domain_actor(caller);
     let executed = exec::execute::<HouseholdDecider, _>(api, caller, &stream, &meta, |state| {
         build(state, actor.clone(), at, &policy)
@@ -228,6 +263,6 @@ impl HouseholdQuery {
         let caller = caller(ctx)?;
         let d = read_household(api(ctx), caller, household_id, StreamRead::default()).await?;
         let day = china_date(as_of.unwrap_or_else(Utc::now));
-        Ok(dossier::eligibility(&d.state, &d.policy, day))
+        Ok(dossier::eligibility(&d.folded.state, &d.policy, day))
     }
 }
