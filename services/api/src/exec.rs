@@ -168,7 +168,7 @@ where
 /// The province's policy book (empty when none was ever set: the domain then applies the
 /// national 2023 rules). From the fold cache, checked against the log.
 pub async fn policy_book(api: &ApiContext, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
-    api.folds.policy(&api.pool, province).await
+    api.folds.policy(province).await
 }
 
 /// Maps a domain refusal to the client's error code table.

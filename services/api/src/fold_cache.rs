@@ -21,9 +21,9 @@ use dixian_domain::household::HouseholdState;
 use dixian_domain::policy::{Policy, PolicyBook};
 use dixian_domain::user::{User, UserState};
 use dixian_store::RecordedEvent;
+use dixian_store::probe::ProbePool;
 use dixian_store::read::{self, StreamTail};
 use serde::de::DeserializeOwned;
-use sqlx::PgPool;
 
 use crate::error::ApiError;
 use crate::exec::HouseholdDecider;
@@ -42,17 +42,19 @@ pub struct Folded<S> {
     pub timeline: Vec<TimelineEntry>,
 }
 
-/// The fold caches of one server process.
+/// The fold caches of one server process, and the connections their probes use.
 pub struct Folds {
     pub households: FoldCache<HouseholdDecider>,
     pub users: FoldCache<User>,
     pub policies: FoldCache<Policy>,
+    probes: ProbePool,
 }
 
 impl Folds {
     /// `capacity` streams of each kind (0 keeps nothing: every read folds from the start).
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, probes: ProbePool) -> Self {
         Self {
+            probes,
             households: FoldCache::new(capacity, true),
             users: FoldCache::new(capacity, false),
             // A handful of provinces at most; never worth evicting.
@@ -65,7 +67,6 @@ impl Folds {
     /// otherwise. `None` when the household does not exist.
     pub async fn household_now(
         &self,
-        pool: &PgPool,
         household_id: uuid::Uuid,
         province_hint: &str,
     ) -> Result<Option<(Arc<Folded<HouseholdState>>, Arc<PolicyBook>)>, ApiError> {
@@ -78,14 +79,11 @@ impl Folds {
             .unwrap_or_else(|| province_hint.to_owned());
         let p_id = format!("policy-{guess}");
         let held_p = self.policies.held(&p_id);
-        let tails = {
-            let mut conn = pool.acquire().await?;
-            read::read_streams_since(
-                &mut conn,
-                &[(&h_id, since(&held_h)), (&p_id, since(&held_p))],
-            )
-            .await?
-        };
+        let tails = read_since(
+            &self.probes,
+            &[(&h_id, since(&held_h)), (&p_id, since(&held_p))],
+        )
+        .await?;
         let mut household = None;
         let mut policy = None;
         for tail in tails {
@@ -104,17 +102,17 @@ impl Folds {
             .as_ref()
             .map(|r| r.village.province().to_owned());
         let book = match province {
-            Some(p) if p != guess => self.policy(pool, &p).await?,
+            Some(p) if p != guess => self.policy(&p).await?,
             _ => policy.map(|p| book_of(&p)).unwrap_or_default(),
         };
         Ok(Some((household, book)))
     }
 
     /// The province's policy book now (empty when none was ever set).
-    pub async fn policy(&self, pool: &PgPool, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
+    pub async fn policy(&self, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
         Ok(self
             .policies
-            .current(pool, &format!("policy-{province}"))
+            .current(&self.probes, &format!("policy-{province}"))
             .await?
             .map(|p| book_of(&p))
             .unwrap_or_default())
@@ -123,11 +121,23 @@ impl Folds {
     /// The user's state now (`None`: no such user).
     pub async fn user(
         &self,
-        pool: &PgPool,
         user_id: uuid::Uuid,
     ) -> Result<Option<Arc<Folded<UserState>>>, ApiError> {
-        self.users.current(pool, &format!("user-{user_id}")).await
+        self.users
+            .current(&self.probes, &format!("user-{user_id}"))
+            .await
     }
+}
+
+/// [`read::read_streams_since`] on a probe connection.
+async fn read_since(
+    probes: &ProbePool,
+    streams: &[(&str, i64)],
+) -> Result<Vec<StreamTail>, ApiError> {
+    let mut conn = probes.acquire().await?;
+    let tails = read::read_streams_since(&mut conn, streams).await?;
+    conn.done();
+    Ok(tails)
 }
 
 fn book_of(p: &Folded<PolicyBook>) -> Arc<PolicyBook> {
@@ -253,16 +263,13 @@ where
     /// One stream now: one round trip.
     pub async fn current(
         &self,
-        pool: &PgPool,
+        probes: &ProbePool,
         stream_id: &str,
     ) -> Result<Option<Arc<Folded<D::State>>>, ApiError> {
         let held = self.held(stream_id);
-        let tail = {
-            let mut conn = pool.acquire().await?;
-            read::read_streams_since(&mut conn, &[(stream_id, since(&held))])
-                .await?
-                .pop()
-        };
+        let tail = read_since(probes, &[(stream_id, since(&held))])
+            .await?
+            .pop();
         tail.map(|t| self.advance(held, t)).transpose()
     }
 

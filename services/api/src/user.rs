@@ -89,7 +89,7 @@ async fn user_stream(
 pub async fn load_user(api: &ApiContext, id: Uuid) -> Result<UserState, ApiError> {
     Ok(api
         .folds
-        .user(&api.pool, id)
+        .user(id)
         .await?
         .map(|f| f.state.clone())
         .unwrap_or_default())
@@ -98,7 +98,7 @@ pub async fn load_user(api: &ApiContext, id: Uuid) -> Result<UserState, ApiError
 /// Checks that a token's claims still hold: the user exists, is active, and has that role and
 /// jurisdiction now. A revoked or changed user's old tokens stop working at once.
 pub async fn confirm_caller(api: &ApiContext, claimed: Caller) -> Result<Caller, ApiError> {
-    let Some(user) = api.folds.user(&api.pool, claimed.user_id).await? else {
+    let Some(user) = api.folds.user(claimed.user_id).await? else {
         return Err(ApiError::Unauthenticated);
     };
     let state = &user.state;

@@ -31,6 +31,10 @@ use serde_json::json;
 use sqlx::Connection;
 use uuid::Uuid;
 
+/// The server's allocator (see `services/server/src/main.rs`), so the bench measures what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "dixian-bench-dossier")]
 struct Args {
@@ -464,6 +468,8 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
         ids.len()
     );
 
+    // The baseline's connections are not needed any more; the growth sites need theirs.
+    pool.close().await;
     if args.growth_events > 0 {
         let full_url = create_database(admin, &args.database_url, full).await?;
         let big = Site::start(&full_url, dixian_api::fold_cache::DEFAULT_CAPACITY, 16).await?;
@@ -487,7 +493,6 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
 
     cached.stop().await;
     uncached.stop().await;
-    pool.close().await;
     Ok(())
 }
 

@@ -133,7 +133,13 @@ impl Services {
             pool: pool.clone(),
             anchor_key: config.anchor_key.clone(),
             pii,
-            folds: Arc::new(dixian_api::fold_cache::Folds::new(config.fold_cache)),
+            folds: Arc::new(dixian_api::fold_cache::Folds::new(
+                config.fold_cache,
+                dixian_store::probe::ProbePool::new(
+                    database.connect_options()?,
+                    (config.max_connections as usize / 2).max(2),
+                ),
+            )),
         };
         dixian_api::policy::ensure_shandong_defaults(&api)
             .await

@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod hash;
 pub mod model;
+pub mod probe;
 pub mod read;
 pub mod verify;
 mod writer;

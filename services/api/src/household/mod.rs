@@ -86,7 +86,7 @@ pub(crate) async fn read_household(
     let not_found = || ApiError::NotFound(format!("no household {id}"));
     let (folded, policy) = if at == StreamRead::default() {
         api.folds
-            .household_now(&api.pool, id, caller.jurisdiction.province())
+            .household_now(id, caller.jurisdiction.province())
             .await?
             .ok_or_else(not_found)?
     } else {
