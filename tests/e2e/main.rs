@@ -6,4 +6,5 @@ mod support;
 mod alerts;
 mod ledgers;
 mod lifecycle;
+mod reads;
 mod schema;

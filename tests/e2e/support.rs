@@ -15,6 +15,9 @@ pub struct TestApp {
     pub services: Services,
     pub client: reqwest::Client,
     db_name: String,
+    /// The first server of a database drops it at shutdown; one started [`TestApp::beside`] it
+    /// does not.
+    owns_db: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -34,7 +37,17 @@ impl TestApp {
             .execute(&mut admin)
             .await
             .unwrap();
-        let db_url = with_database(&server, &name);
+        Self::serve(name, true).await
+    }
+
+    /// A second server process on the same database (its own pool, caches, group-commit
+    /// writer and projection runner), as a deployment with several instances has.
+    pub async fn beside(&self) -> Self {
+        Self::serve(self.db_name.clone(), false).await
+    }
+
+    async fn serve(name: String, owns_db: bool) -> Self {
+        let db_url = with_database(&server_url(), &name);
         let mut config = Config::from_env().unwrap();
         config.database_url = Some(db_url);
         config.jwt_secret = "e2e-secret-0123456789abcdef".into();
@@ -60,6 +73,7 @@ impl TestApp {
             services,
             client: reqwest::Client::new(),
             db_name: name,
+            owns_db,
             stop: Some(stop),
             server: Some(server),
         }
@@ -124,6 +138,9 @@ impl TestApp {
             let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
         }
         self.services.shutdown().await;
+        if !self.owns_db {
+            return;
+        }
         if let Ok(mut admin) = sqlx::PgConnection::connect(&server_url()).await {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "drop database if exists {} with (force)",

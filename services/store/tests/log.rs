@@ -1144,3 +1144,112 @@ async fn two_servers_with_group_commit_on_one_database_stay_gap_free_and_exactly
     assert_eq!(distinct, command_ids.len() as i64);
     assert_head_consistent(&f).await;
 }
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn streams_since_a_version_return_only_what_is_new_and_start_over_for_a_reader_ahead_of_the_log(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options).await;
+    for (stream, n) in [("household-a", 3), ("household-b", 2)] {
+        let events = (1..=n).map(|i| event("VisitRecorded", i)).collect();
+        f.store
+            .append(request(stream, ExpectedVersion::NoStream, events))
+            .await
+            .unwrap();
+    }
+    let mut conn = f.admin.acquire().await.unwrap();
+    let tails = read::read_streams_since(
+        &mut conn,
+        &[
+            ("household-a", 1),
+            ("household-none", 0),
+            ("household-b", 2),
+        ],
+    )
+    .await
+    .unwrap();
+    let got: Vec<(&str, i64, i64, Vec<i64>)> = tails
+        .iter()
+        .map(|t| {
+            (
+                t.stream_id.as_str(),
+                t.from,
+                t.version,
+                t.events.iter().map(|e| e.stream_version).collect(),
+            )
+        })
+        .collect();
+    // a: versions 2 and 3 only; the missing stream is absent; b: current, nothing moved.
+    assert_eq!(
+        got,
+        vec![
+            ("household-a", 1, 3, vec![2, 3]),
+            ("household-b", 2, 2, vec![])
+        ]
+    );
+    // A reader that holds version 9 of a 3-event stream gets the whole stream from 0.
+    let ahead = read::read_streams_since(&mut conn, &[("household-a", 9)])
+        .await
+        .unwrap();
+    assert_eq!(ahead[0].from, 0);
+    assert_eq!(ahead[0].events.len(), 3);
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn a_probe_connection_is_reused_only_when_its_work_finished(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options.clone()).await;
+    let probes = dixian_store::probe::ProbePool::new(options, 2);
+    async fn pid(c: &mut sqlx::PgConnection) -> i32 {
+        sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(c)
+            .await
+            .unwrap()
+    }
+
+    let mut c = probes.acquire().await.unwrap();
+    let first = pid(&mut c).await;
+    let role: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(role, "dixian_app");
+    c.done();
+    assert_eq!(probes.idle(), 1);
+
+    // Finished cleanly: the same backend serves the next probe.
+    let mut c = probes.acquire().await.unwrap();
+    assert_eq!(pid(&mut c).await, first);
+
+    // Cancelled mid-statement: closed, never handed out again.
+    let slow = sqlx::query("select pg_sleep(1)").execute(&mut *c);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), slow)
+            .await
+            .is_err()
+    );
+    drop(c);
+    assert_eq!(probes.idle(), 0);
+    let mut c = probes.acquire().await.unwrap();
+    assert_ne!(pid(&mut c).await, first);
+    c.done();
+    // The cancelled connection's backend goes away once the server notices the closed socket.
+    let mut gone = false;
+    for _ in 0..100 {
+        let alive: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_stat_activity where pid = $1)")
+                .bind(first)
+                .fetch_one(&f.admin)
+                .await
+                .unwrap();
+        if !alive {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the cancelled probe's backend {first} is still there");
+}
