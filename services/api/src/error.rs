@@ -124,6 +124,7 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownLedger(l) => Self::NotFound(format!("unknown ledger {l}")),
             StoreError::Invalid(m) => Self::bad_input("input", m),
             StoreError::Database(d) => Self::internal(d),
+            StoreError::Unavailable(m) => Self::internal(m),
         }
     }
 }

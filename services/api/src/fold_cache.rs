@@ -22,7 +22,7 @@ use dixian_domain::policy::{Policy, PolicyBook};
 use dixian_domain::user::{User, UserState};
 use dixian_store::RecordedEvent;
 use dixian_store::probe::ProbePool;
-use dixian_store::read::{self, StreamTail};
+use dixian_store::read::StreamTail;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -129,15 +129,12 @@ impl Folds {
     }
 }
 
-/// [`read::read_streams_since`] on a probe connection.
+/// [`dixian_store::read::read_streams_since`], batched with other readers' probes.
 async fn read_since(
     probes: &ProbePool,
     streams: &[(&str, i64)],
 ) -> Result<Vec<StreamTail>, ApiError> {
-    let mut conn = probes.acquire().await?;
-    let tails = read::read_streams_since(&mut conn, streams).await?;
-    conn.done();
-    Ok(tails)
+    Ok(probes.read_streams_since(streams).await?)
 }
 
 fn book_of(p: &Folded<PolicyBook>) -> Arc<PolicyBook> {

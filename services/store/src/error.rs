@@ -92,4 +92,7 @@ pub enum StoreError {
     Invalid(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A read done on the caller's behalf (a batched probe) failed; the message is the cause.
+    #[error("database error: {0}")]
+    Unavailable(String),
 }

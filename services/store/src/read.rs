@@ -191,6 +191,19 @@ pub async fn read_streams_since(
     conn: &mut PgConnection,
     streams: &[(&str, i64)],
 ) -> Result<Vec<StreamTail>, StoreError> {
+    Ok(read_streams_aligned(conn, streams)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// [`read_streams_since`] with one answer per request, in order (`None`: no such stream), so
+/// a batch of several readers' requests can be handed back to each of them.
+pub(crate) async fn read_streams_aligned(
+    conn: &mut PgConnection,
+    streams: &[(&str, i64)],
+) -> Result<Vec<Option<StreamTail>>, StoreError> {
     let ids: Vec<&str> = streams.iter().map(|(id, _)| *id).collect();
     let heads: Vec<(String, String, i64)> = sqlx::query_as(
         "select stream_id, ledger, version from es.stream where stream_id = any($1)",
@@ -198,9 +211,10 @@ pub async fn read_streams_since(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let mut out = Vec::with_capacity(heads.len());
+    let mut out = Vec::with_capacity(streams.len());
     for (id, since) in streams {
         let Some((stream_id, ledger, version)) = heads.iter().find(|h| h.0 == *id).cloned() else {
+            out.push(None);
             continue;
         };
         // A reader ahead of the log (a cache that outlived its database) starts over.
@@ -213,13 +227,13 @@ pub async fn read_streams_since(
         let version = events
             .last()
             .map_or(version, |e| e.stream_version.max(version));
-        out.push(StreamTail {
+        out.push(Some(StreamTail {
             stream_id,
             ledger,
             version,
             from,
             events,
-        });
+        }));
     }
     Ok(out)
 }
