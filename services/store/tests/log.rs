@@ -1253,3 +1253,63 @@ async fn a_probe_connection_is_reused_only_when_its_work_finished(
     }
     assert!(gone, "the cancelled probe's backend {first} is still there");
 }
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn batched_probes_answer_each_reader_with_its_own_streams_and_never_with_an_older_version(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options.clone()).await;
+    for s in 0..8 {
+        f.store
+            .append(request(
+                &format!("household-{s}"),
+                ExpectedVersion::NoStream,
+                vec![event("Registered", 0)],
+            ))
+            .await
+            .unwrap();
+    }
+    // Two connections for 64 concurrent readers: most answers come from shared statements.
+    let probes = dixian_store::probe::ProbePool::new(options, 2);
+    let mut tasks = Vec::new();
+    for r in 0..64_i64 {
+        let (probes, store) = (probes.clone(), f.store.clone());
+        tasks.push(tokio::spawn(async move {
+            let mine = format!("household-{}", r % 8);
+            let other = format!("household-{}", (r + 3) % 8);
+            // Every eighth reader first appends to its stream: its own probe must see that.
+            let mut at_least = 1;
+            if r % 8 == 0 {
+                let v = store
+                    .append(request(
+                        &mine,
+                        ExpectedVersion::Any,
+                        vec![event("Visit", r)],
+                    ))
+                    .await
+                    .unwrap()
+                    .stream_version;
+                at_least = v;
+            }
+            let tails = probes
+                .read_streams_since(&[(&mine, 0), ("household-missing", 0), (&other, 0)])
+                .await
+                .unwrap();
+            assert_eq!(tails.len(), 2, "reader {r}");
+            assert_eq!(tails[0].stream_id, mine);
+            assert_eq!(tails[1].stream_id, other);
+            for t in &tails {
+                let versions: Vec<i64> = t.events.iter().map(|e| e.stream_version).collect();
+                assert_eq!(versions, (1..=t.version).collect::<Vec<_>>(), "reader {r}");
+            }
+            assert!(
+                tails[0].version >= at_least,
+                "reader {r} saw an older version"
+            );
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
