@@ -163,6 +163,19 @@ fn id_number(serial: usize) -> String {
     )
 }
 
+/// `VmRSS` of this process, in KiB (0 where `/proc` is not available).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// A database of our own on the server (dropped again by [`drop_database`]).
 async fn create_database(
     admin: &mut sqlx::PgConnection,
@@ -399,7 +412,9 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
     let ids = load_households(&client, &cached.base, &token, args.households).await?;
     let load_secs = load_started.elapsed().as_secs_f64();
     let ids = Arc::new(ids);
+    let rss_before = rss_kib();
     check_dossiers(&client, &cached.base, &token, &ids).await?;
+    let rss_warm = rss_kib();
     check_dossiers(&client, &uncached.base, &token, &ids).await?;
 
     // The baseline and both dossier variants, alternately.
@@ -467,6 +482,13 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
         "\nLoad: {} households through `registerHousehold`, `recordVisit` and `recordIncome` in {load_secs:.1} s.",
         ids.len()
     );
+    let grew = rss_warm.saturating_sub(rss_before);
+    println!(
+        "Fold cache: {} household folds held after the first read of each; the process's resident memory grew by {:.1} MiB meanwhile (≈ {:.0} KiB per household, an upper bound: it includes everything else that read allocated).",
+        cached.services.api.folds.households.len(),
+        grew as f64 / 1024.0,
+        grew as f64 / ids.len().max(1) as f64
+    );
 
     // The baseline's connections are not needed any more; the growth sites need theirs.
     pool.close().await;
@@ -478,6 +500,8 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
         let big_ids = Arc::new(load_households(&client, &big.base, &token, args.households).await?);
         let filled = fill(&big, args.growth_events).await?;
         settle(&big, &full_url).await?;
+        // Both sides settled alike: the small log is vacuumed and analysed too.
+        settle(&cached, &url).await?;
         check_dossiers(&client, &big.base, &token, &big_ids).await?;
         growth(
             args,

@@ -133,6 +133,6 @@ pub fn table(empty: &Point, full: &Point, rounds: usize) -> Table {
             ),
     ));
     t.notes
-        .push("Dossier latency with 10M events: pending the GraphQL dossier (issue 4).".into());
+        .push("Dossier latency as the log grows: measured by `dixian-bench-dossier` (docs/benchmarks.md).".into());
     t
 }

@@ -254,7 +254,8 @@ fn rss_table(peak: f64) -> Table {
     });
     t.notes.push(
         "The bench process hosts the store, its group-commit writer and the 64 clients: the \
-         server side of the run. Dossier query over HTTP: pending the GraphQL dossier (issue 4)."
+         server side of the run. The dossier query over HTTP is measured by \
+         `dixian-bench-dossier` (docs/benchmarks.md)."
             .into(),
     );
     t
