@@ -484,7 +484,7 @@ async fn run(args: &Args, admin: &mut sqlx::PgConnection, small: &str, full: &st
     );
     let grew = rss_warm.saturating_sub(rss_before);
     println!(
-        "Fold cache: {} household folds held after the first read of each; the process's resident memory grew by {:.1} MiB meanwhile (≈ {:.0} KiB per household, an upper bound: it includes everything else that read allocated).",
+        "Fold cache: {} household folds held after the first read of each; the process's resident memory grew by {:.1} MiB meanwhile (≈ {:.0} KiB per household; indicative only: the allocator may reuse pages the load freed, and the reads allocate other things too).",
         cached.services.api.folds.households.len(),
         grew as f64 / 1024.0,
         grew as f64 / ids.len().max(1) as f64
