@@ -9,8 +9,10 @@
 //! moving, decoding and folding every event of the stream.
 //!
 //! Time travel (`knownAt`, `asOf`) does not use it: those fold the exact prefix from the log.
-//! The cache is bounded (`DIXIAN_FOLD_CACHE` streams of each kind); beyond that the least
-//! recently used folds are dropped and simply refolded when next read.
+//! The cache is bounded by the events its folds stand for (`DIXIAN_FOLD_CACHE`, per kind of
+//! stream), not by a number of streams: a household with ten years of monthly visits weighs
+//! what it costs in memory. Beyond the bound the least recently used folds are dropped and
+//! simply refolded when next read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,8 +31,10 @@ use crate::error::ApiError;
 use crate::exec::HouseholdDecider;
 use crate::household::dossier::TimelineEntry;
 
-/// Streams of each kind kept when `DIXIAN_FOLD_CACHE` is not set.
-pub const DEFAULT_CAPACITY: usize = 4096;
+/// Events' worth of folds kept per kind of stream when `DIXIAN_FOLD_CACHE` is not set: about
+/// 4 800 households of 27 events, a few tens of MiB (a fold is the state plus a ~300-byte
+/// timeline entry per event).
+pub const DEFAULT_CAPACITY: usize = 131_072;
 
 /// A stream folded up to `version`.
 pub struct Folded<S> {
@@ -51,14 +55,15 @@ pub struct Folds {
 }
 
 impl Folds {
-    /// `capacity` streams of each kind (0 keeps nothing: every read folds from the start).
+    /// Folds standing for up to `capacity` events of each kind (0 keeps nothing: every read folds
+    /// from the start).
     pub fn new(capacity: usize, probes: ProbePool) -> Self {
         Self {
             probes,
             households: FoldCache::new(capacity, true),
             users: FoldCache::new(capacity, false),
-            // A handful of provinces at most; never worth evicting.
-            policies: FoldCache::new(capacity.max(64), false),
+            // A handful of provinces with a few events each: never worth evicting (but 0 is off).
+            policies: FoldCache::new(if capacity == 0 { 0 } else { capacity.max(1024) }, false),
         }
     }
 
@@ -146,7 +151,8 @@ fn since<S>(held: &Option<Arc<Folded<S>>>) -> i64 {
     held.as_ref().map(|h| h.version).unwrap_or(0)
 }
 
-/// A bounded map of stream id → fold, least recently used dropped first.
+/// A map of stream id → fold bounded by the events the folds stand for (their versions), least
+/// recently used dropped first.
 pub struct FoldCache<D: Decider> {
     inner: Mutex<Inner<D::State>>,
     capacity: usize,
@@ -156,6 +162,8 @@ pub struct FoldCache<D: Decider> {
 struct Inner<S> {
     slots: HashMap<String, Slot<S>>,
     clock: u64,
+    /// The sum of the held folds' versions.
+    weight: usize,
 }
 
 struct Slot<S> {
@@ -174,6 +182,7 @@ where
             inner: Mutex::new(Inner {
                 slots: HashMap::new(),
                 clock: 0,
+                weight: 0,
             }),
             capacity,
             keep_timeline,
@@ -200,6 +209,11 @@ where
     /// Streams held now.
     pub fn len(&self) -> usize {
         self.lock().slots.len()
+    }
+
+    /// Events the held folds stand for.
+    pub fn weight(&self) -> usize {
+        self.lock().weight
     }
 
     pub fn is_empty(&self) -> bool {
@@ -283,16 +297,41 @@ where
         {
             return;
         }
-        inner.slots.insert(stream_id, Slot { folded, used });
-        if inner.slots.len() > self.capacity {
-            // Drop the least recently used eighth at once, so eviction is amortised.
-            let mut ages: Vec<u64> = inner.slots.values().map(|s| s.used).collect();
-            let cut = ages.len() / 8;
-            let (_, threshold, _) = ages.select_nth_unstable(cut);
-            let threshold = *threshold;
-            inner.slots.retain(|_, s| s.used > threshold);
+        let added = weight(&folded);
+        if added > self.capacity {
+            // Bigger than the whole bound: not kept, and nothing else is pushed out for it.
+            if let Some(old) = inner.slots.remove(&stream_id) {
+                inner.weight -= weight(&old.folded);
+            }
+            return;
+        }
+        if let Some(old) = inner.slots.insert(stream_id, Slot { folded, used }) {
+            inner.weight -= weight(&old.folded);
+        }
+        inner.weight += added;
+        if inner.weight > self.capacity {
+            // Down to seven eighths at once, least recently used first, so eviction is amortised.
+            let target = self.capacity / 8 * 7;
+            let mut by_age: Vec<(u64, String, usize)> = inner
+                .slots
+                .iter()
+                .map(|(k, s)| (s.used, k.clone(), weight(&s.folded)))
+                .collect();
+            by_age.sort_unstable_by_key(|(u, _, _)| *u);
+            for (_, key, w) in by_age {
+                if inner.weight <= target {
+                    break;
+                }
+                inner.slots.remove(&key);
+                inner.weight -= w;
+            }
         }
     }
+}
+
+/// What a fold counts against the bound: the events it stands for.
+fn weight<S>(f: &Folded<S>) -> usize {
+    usize::try_from(f.version).unwrap_or(usize::MAX).max(1)
 }
 
 fn decode<D>(e: &RecordedEvent) -> Result<D::Event, ApiError>
@@ -351,6 +390,7 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_folds_go_first_and_an_older_fold_never_replaces_a_newer() {
+        // Room for eight one-event folds.
         let cache = FoldCache::<Policy>::new(8, false);
         let fold = |v| {
             Arc::new(Folded {
@@ -363,14 +403,53 @@ mod tests {
         for i in 0..8 {
             cache.keep(format!("s{i}"), fold(1));
         }
+        assert_eq!(cache.weight(), 8);
         // s0 is read again, so s1 is now the least recently used.
         assert!(cache.held("s0").is_some());
         cache.keep("s8".into(), fold(1));
-        assert!(cache.len() <= 8);
+        assert!(cache.weight() <= 8);
         assert!(cache.held("s0").is_some());
         assert!(cache.held("s1").is_none());
-        cache.keep("s0".into(), fold(5));
-        cache.keep("s0".into(), fold(4));
-        assert_eq!(cache.held("s0").expect("held").version, 5);
+        cache.keep("s0".into(), fold(3));
+        cache.keep("s0".into(), fold(2));
+        assert_eq!(cache.held("s0").expect("held").version, 3);
+        assert_eq!(
+            cache.weight(),
+            cache
+                .lock()
+                .slots
+                .values()
+                .map(|s| s.folded.version as usize)
+                .sum::<usize>()
+        );
+    }
+
+    #[test]
+    fn a_long_stream_weighs_its_events_and_pushes_out_short_ones() {
+        let cache = FoldCache::<Policy>::new(100, false);
+        let fold = |v| {
+            Arc::new(Folded {
+                ledger: "370000".into(),
+                version: v,
+                state: PolicyBook::default(),
+                timeline: Vec::new(),
+            })
+        };
+        for i in 0..10 {
+            cache.keep(format!("short{i}"), fold(9));
+        }
+        assert_eq!(cache.len(), 10);
+        cache.keep("long".into(), fold(60));
+        // 90 + 60 > 100: the oldest short folds go until at most 87 events are held.
+        assert!(cache.weight() <= 87, "{}", cache.weight());
+        assert!(cache.held("long").is_some());
+        assert!(cache.held("short0").is_none());
+        assert!(cache.held("short9").is_some());
+        // A fold bigger than the whole bound is not kept, and pushes nothing out.
+        let before = cache.weight();
+        cache.keep("huge".into(), fold(500));
+        assert!(cache.held("huge").is_none());
+        assert_eq!(cache.weight(), before);
+        assert!(cache.held("long").is_some());
     }
 }

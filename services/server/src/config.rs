@@ -28,8 +28,9 @@ pub struct Config {
     pub introspection: bool,
     /// `DIXIAN_DB_CONNECTIONS` (default 16).
     pub max_connections: u32,
-    /// `DIXIAN_FOLD_CACHE` (default 4096): folded streams of each kind (households, users,
-    /// policies) kept in memory between reads; 0 folds every read from the start.
+    /// `DIXIAN_FOLD_CACHE` (default 131072): folds kept in memory between reads, bounded by the
+    /// events they stand for, per kind (households, users, policies); 0 folds every read from
+    /// the start.
     pub fold_cache: usize,
 }
 
@@ -113,7 +114,7 @@ impl Config {
             None => dixian_api::fold_cache::DEFAULT_CAPACITY,
             Some(v) => v
                 .parse()
-                .context("DIXIAN_FOLD_CACHE must be a number of streams")?,
+                .context("DIXIAN_FOLD_CACHE must be a number of events")?,
         };
         let database_url = env("DATABASE_URL");
         if let Some(url) = &database_url
