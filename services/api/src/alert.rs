@@ -601,7 +601,10 @@ impl AlertMutation {
         };
         let severity = parse("severity", &input.severity)?;
         let at = business_time(input.occurred_at)?;
-        let policy = (*exec::policy_book(api, village.province()).await?).clone();
+        let policy = exec::policy_book(api, village.province())
+            .await?
+            .state
+            .clone();
         let alert_id = input.alert_id.unwrap_or(input.command_id);
         let stream = StreamRef::alert(alert_id, &county)?;
         let meta = CommandMeta::new(input.command_id, &input, "raiseAlert");
@@ -729,7 +732,7 @@ impl AlertMutation {
                 let cmd = HouseholdCommand::ApplyForMonitoring {
                     actor: actor.clone(),
                     at,
-                    policy: (*exec::policy_book(api, &province).await?).clone(),
+                    policy: exec::policy_book(api, &province).await?.state.clone(),
                     application_id: apply_id,
                     signed_authorisation: app.signed_authorisation,
                     clue_found_on: Some(china_date(raised_at)),

@@ -10,12 +10,10 @@
 //!    writer got there first, the command is decided again on the new state (at most three
 //!    times) — the domain re-checks every rule, so nothing stale is written.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use dixian_domain::alert::{Alert, AlertEvent};
 use dixian_domain::household::{Household, HouseholdEvent};
-use dixian_domain::policy::{PolicyBook, PolicyEvent};
+use dixian_domain::policy::PolicyEvent;
 use dixian_domain::{Decider, DomainError, ErrorKind, RegionCode};
 use dixian_store::{
     AppendError, AppendRequest, Appended, ExpectedVersion, LedgerId, NewEvent, RecordedEvent,
@@ -28,6 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::fold_cache::PolicyFold;
 use crate::schema::ApiContext;
 
 /// Tries before a concurrent writer's conflict is reported to the client.
@@ -167,7 +166,7 @@ where
 
 /// The province's policy book (empty when none was ever set: the domain then applies the
 /// national 2023 rules). From the fold cache, checked against the log.
-pub async fn policy_book(api: &ApiContext, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
+pub async fn policy_book(api: &ApiContext, province: &str) -> Result<PolicyFold, ApiError> {
     api.folds.policy(province).await
 }
 

@@ -37,6 +37,7 @@ use crate::household::dossier::TimelineEntry;
 pub const DEFAULT_CAPACITY: usize = 131_072;
 
 /// A stream folded up to `version`.
+#[derive(Default)]
 pub struct Folded<S> {
     pub ledger: String,
     pub version: i64,
@@ -74,14 +75,14 @@ impl Folds {
         &self,
         household_id: uuid::Uuid,
         province_hint: &str,
-    ) -> Result<Option<(Arc<Folded<HouseholdState>>, Arc<PolicyBook>)>, ApiError> {
+    ) -> Result<Option<(Arc<Folded<HouseholdState>>, PolicyFold)>, ApiError> {
         let h_id = format!("household-{household_id}");
         let held_h = self.households.held(&h_id);
         let guess = held_h
             .as_ref()
-            .and_then(|h| h.state.registration.as_ref())
-            .map(|r| r.village.province().to_owned())
-            .unwrap_or_else(|| province_hint.to_owned());
+            .and_then(|h| province_of(&h.state))
+            .unwrap_or(province_hint)
+            .to_owned();
         let p_id = format!("policy-{guess}");
         let held_p = self.policies.held(&p_id);
         let tails = read_since(
@@ -101,25 +102,19 @@ impl Folds {
         let Some(household) = household else {
             return Ok(None);
         };
-        let province = household
-            .state
-            .registration
-            .as_ref()
-            .map(|r| r.village.province().to_owned());
-        let book = match province {
-            Some(p) if p != guess => self.policy(&p).await?,
-            _ => policy.map(|p| book_of(&p)).unwrap_or_default(),
+        let book = match province_of(&household.state) {
+            Some(p) if p != guess => self.policy(p).await?,
+            _ => policy.unwrap_or_default(),
         };
         Ok(Some((household, book)))
     }
 
     /// The province's policy book now (empty when none was ever set).
-    pub async fn policy(&self, province: &str) -> Result<Arc<PolicyBook>, ApiError> {
+    pub async fn policy(&self, province: &str) -> Result<PolicyFold, ApiError> {
         Ok(self
             .policies
             .current(&self.probes, &format!("policy-{province}"))
             .await?
-            .map(|p| book_of(&p))
             .unwrap_or_default())
     }
 
@@ -142,8 +137,13 @@ async fn read_since(
     Ok(probes.read_streams_since(streams).await?)
 }
 
-fn book_of(p: &Folded<PolicyBook>) -> Arc<PolicyBook> {
-    Arc::new(p.state.clone())
+/// A province's policy book as folded (shared, never copied per request; empty when none was
+/// ever set).
+pub type PolicyFold = Arc<Folded<PolicyBook>>;
+
+/// The province of a registered household's village.
+pub fn province_of(state: &HouseholdState) -> Option<&str> {
+    state.registration.as_ref().map(|r| r.village.province())
 }
 
 /// The version to read above, for what is held.
@@ -351,6 +351,14 @@ where
 mod tests {
     use super::*;
 
+    fn fold(version: i64) -> Arc<Folded<PolicyBook>> {
+        Arc::new(Folded {
+            ledger: "370000".into(),
+            version,
+            ..Folded::default()
+        })
+    }
+
     fn tail(stream: &str, from: i64, version: i64) -> StreamTail {
         StreamTail {
             stream_id: stream.into(),
@@ -364,12 +372,7 @@ mod tests {
     #[test]
     fn a_held_fold_is_returned_as_is_when_the_log_has_nothing_new() {
         let cache = FoldCache::<Policy>::new(8, false);
-        let held = Arc::new(Folded {
-            ledger: "370000".into(),
-            version: 3,
-            state: PolicyBook::default(),
-            timeline: Vec::new(),
-        });
+        let held = fold(3);
         let got = cache
             .advance(Some(held.clone()), tail("policy-37", 3, 3))
             .expect("advance");
@@ -392,14 +395,6 @@ mod tests {
     fn the_least_recently_used_folds_go_first_and_an_older_fold_never_replaces_a_newer() {
         // Room for eight one-event folds.
         let cache = FoldCache::<Policy>::new(8, false);
-        let fold = |v| {
-            Arc::new(Folded {
-                ledger: "370000".into(),
-                version: v,
-                state: PolicyBook::default(),
-                timeline: Vec::new(),
-            })
-        };
         for i in 0..8 {
             cache.keep(format!("s{i}"), fold(1));
         }
@@ -427,14 +422,6 @@ mod tests {
     #[test]
     fn a_long_stream_weighs_its_events_and_pushes_out_short_ones() {
         let cache = FoldCache::<Policy>::new(100, false);
-        let fold = |v| {
-            Arc::new(Folded {
-                ledger: "370000".into(),
-                version: v,
-                state: PolicyBook::default(),
-                timeline: Vec::new(),
-            })
-        };
         for i in 0..10 {
             cache.keep(format!("short{i}"), fold(9));
         }

@@ -93,12 +93,12 @@ impl PolicyQuery {
         region("province", &province)?;
         let book = exec::policy_book(api(ctx), &province).await?;
         let date = date.unwrap_or_else(|| china_date(Utc::now()));
-        let r: PolicyRules = book.rules_in_force(date);
+        let r: PolicyRules = book.state.rules_in_force(date);
         let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
         Ok(PolicyView {
             province,
             date,
-            monitoring_line_fen: book.monitoring_line(date),
+            monitoring_line_fen: book.state.monitoring_line(date),
             identification_deadline_days: n(r.identification_deadline_days),
             public_notice_min_days: n(r.public_notice_min_days),
             alert_first_round_days: n(r.alert_first_round_days),

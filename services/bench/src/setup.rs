@@ -163,8 +163,8 @@ async fn explaining_pool(options: PgConnectOptions, max: u32, ms: u32) -> Result
     let setup = format!(
         "load 'auto_explain'; set auto_explain.log_min_duration = {ms}; \
          set auto_explain.log_analyze = on; set auto_explain.log_triggers = on; \
-         set auto_explain.log_nested_statements = on; \
-         set role dixian_app; set idle_in_transaction_session_timeout = '30s'"
+         set auto_explain.log_nested_statements = on; {}",
+        db::SESSION_SETUP
     );
     Ok(PgPoolOptions::new()
         .max_connections(max)

@@ -163,10 +163,11 @@ pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Re
     if loading {
         seed_policy(api, options.seed).await?;
     }
-    let policy = (*exec::policy_book(api, "37")
+    let policy = exec::policy_book(api, "37")
         .await
-        .map_err(|e| anyhow!("policy-37: {}", e.message()))?)
-    .clone();
+        .map_err(|e| anyhow!("policy-37: {}", e.message()))?
+        .state
+        .clone();
     let now = Utc::now();
     let generator = Gen {
         seed: options.seed,

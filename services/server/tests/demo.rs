@@ -141,12 +141,12 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
     };
     let eligible = fold(report.eligible_household).await;
     assert_eq!(eligible.status, MonitoringStatus::Monitored);
-    let verdict = removal_eligibility_under(&eligible, &policy, today);
+    let verdict = removal_eligibility_under(&eligible, &policy.state, today);
     assert!(verdict.eligible, "{:?}", verdict.reasons);
     let printed = fold(report.monitored_household).await;
     assert_eq!(printed.status, MonitoringStatus::Monitored);
     assert!(
-        !removal_eligibility_under(&printed, &policy, today)
+        !removal_eligibility_under(&printed, &policy.state, today)
             .reasons
             .is_empty()
     );

@@ -14,6 +14,11 @@ pub async fn migrate(admin: &PgPool) -> Result<(), sqlx::migrate::MigrateError> 
     MIGRATOR.run(admin).await
 }
 
+/// What every service connection runs first: act as `dixian_app`, and never sit idle inside a
+/// transaction for long.
+pub const SESSION_SETUP: &str =
+    "set role dixian_app; set idle_in_transaction_session_timeout = '30s'";
+
 /// A pool whose every connection acts as `dixian_app`. Connecting as a more privileged user and
 /// dropping to the role keeps set-up to one URL; in production, connect as a login role that is
 /// a member of `dixian_app` only, and this is a no-op.
@@ -30,10 +35,7 @@ pub async fn service_pool(options: PgConnectOptions, max_connections: u32) -> sq
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute(
-                    "set role dixian_app; set idle_in_transaction_session_timeout = '30s'",
-                )
-                .await?;
+                conn.execute(SESSION_SETUP).await?;
                 Ok(())
             })
         })

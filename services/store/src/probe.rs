@@ -121,8 +121,7 @@ async fn acquire(inner: &Arc<Inner>) -> Result<ProbeConn, sqlx::Error> {
         Some(c) => c,
         None => {
             let mut c = inner.options.connect().await?;
-            c.execute("set role dixian_app; set idle_in_transaction_session_timeout = '30s'")
-                .await?;
+            c.execute(crate::db::SESSION_SETUP).await?;
             c
         }
     };

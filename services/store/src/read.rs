@@ -1,6 +1,8 @@
 //! Reading the log: streams (whole, from a version, as known at a recorded time, as it was at a
 //! business time) and ledger feeds (`seq > n`, ordered, batched).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -211,16 +213,21 @@ pub(crate) async fn read_streams_aligned(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
+    // A batch of readers can ask for a few hundred streams: look them up, don't scan.
+    let heads: HashMap<&str, (&str, i64)> = heads
+        .iter()
+        .map(|(s, l, v)| (s.as_str(), (l.as_str(), *v)))
+        .collect();
     let mut out = Vec::with_capacity(streams.len());
     for (id, since) in streams {
-        let Some((stream_id, ledger, version)) = heads.iter().find(|h| h.0 == *id).cloned() else {
+        let Some(&(ledger, version)) = heads.get(id) else {
             out.push(None);
             continue;
         };
         // A reader ahead of the log (a cache that outlived its database) starts over.
         let from = if *since > version { 0 } else { *since };
         let events = if version > from {
-            stream_events_after(conn, &ledger, &stream_id, from).await?
+            stream_events_after(conn, ledger, id, from).await?
         } else {
             Vec::new()
         };
@@ -228,8 +235,8 @@ pub(crate) async fn read_streams_aligned(
             .last()
             .map_or(version, |e| e.stream_version.max(version));
         out.push(Some(StreamTail {
-            stream_id,
-            ledger,
+            stream_id: (*id).to_owned(),
+            ledger: ledger.to_owned(),
             version,
             from,
             events,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::fold_cache::Folded;
+use crate::fold_cache::{Folded, PolicyFold};
 use crate::schema::{api, caller};
 use crate::vocab::{Coded, Vocab};
 
@@ -44,7 +44,7 @@ pub struct Dossier {
     #[graphql(skip)]
     pub folded: Arc<Folded<HouseholdState>>,
     #[graphql(skip)]
-    pub policy: Arc<PolicyBook>,
+    pub policy: PolicyFold,
     /// The instant the view describes (now, or the `asOf`/`knownAt` asked for).
     pub as_of: DateTime<Utc>,
 }
@@ -53,23 +53,20 @@ impl Dossier {
     pub fn new(
         id: Uuid,
         folded: Arc<Folded<HouseholdState>>,
-        policy: Arc<PolicyBook>,
+        policy: PolicyFold,
         as_of: DateTime<Utc>,
     ) -> Self {
-        let reg = folded.state.registration.clone();
+        let reg = folded.state.registration.as_ref();
         Self {
             id,
             version: folded.version,
             village: reg
-                .as_ref()
                 .map(|r| r.village.as_str().to_owned())
                 .unwrap_or_default(),
-            grid: reg
-                .as_ref()
-                .and_then(|r| r.grid.as_ref().map(|g| g.to_string())),
-            address: reg.as_ref().map(|r| r.address.clone()).unwrap_or_default(),
-            formerly_poor: reg.as_ref().is_some_and(|r| r.formerly_poor),
-            registered_at: reg.as_ref().map(|r| r.registered_at),
+            grid: reg.and_then(|r| r.grid.as_ref().map(|g| g.to_string())),
+            address: reg.map(|r| r.address.clone()).unwrap_or_default(),
+            formerly_poor: reg.is_some_and(|r| r.formerly_poor),
+            registered_at: reg.map(|r| r.registered_at),
             status: folded.state.status.coded(),
             folded,
             policy,
@@ -416,7 +413,7 @@ impl Dossier {
             .incomes
             .iter()
             .map(|r| {
-                let line = self.policy.line_for_month(r.window_end);
+                let line = self.policy.state.line_for_month(r.window_end);
                 let out = IncomeRecord {
                     id: r.income_id,
                     window_end: r.window_end.to_string(),
@@ -586,11 +583,11 @@ impl Dossier {
 
     /// Whether risk removal is allowed now (as of this view), with every failing reason.
     async fn removal_eligibility(&self) -> RemovalEligibility {
-        eligibility(&self.folded.state, &self.policy, self.today())
+        eligibility(&self.folded.state, &self.policy.state, self.today())
     }
 
     /// Every event of the file, oldest first.
-    async fn timeline(&self) -> Vec<TimelineEntry> {
-        self.folded.timeline.clone()
+    async fn timeline(&self) -> &[TimelineEntry] {
+        &self.folded.timeline
     }
 }

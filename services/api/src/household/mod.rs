@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::exec::{self, CommandMeta, HouseholdDecider, StreamRef};
-use crate::fold_cache::Folded;
+use crate::fold_cache::{Folded, province_of};
 use crate::schema::{ApiContext, api, caller};
 
 pub use dossier::Dossier;
@@ -103,13 +103,8 @@ pub(crate) async fn read_household(
                 .collect(),
             state: loaded.state,
         });
-        let province = folded
-            .state
-            .registration
-            .as_ref()
-            .map(|r| r.village.province().to_owned());
-        let policy = match province {
-            Some(p) => exec::policy_book(api, &p).await?,
+        let policy = match province_of(&folded.state) {
+            Some(p) => exec::policy_book(api, p).await?,
             None => Arc::default(),
         };
         (folded, policy)
@@ -177,7 +172,7 @@ pub(crate) async fn run(
     let policy = exec::policy_book(api, &province).await?;
     let actor = domain_actor(caller);
     let executed = exec::execute::<HouseholdDecider, _>(api, caller, &stream, &meta, |state| {
-        build(state, actor.clone(), at, &policy)
+        build(state, actor.clone(), at, &policy.state)
     })
     .await?;
     let household = read_household(api, caller, household_id, StreamRead::default()).await?;
@@ -263,6 +258,6 @@ impl HouseholdQuery {
         let caller = caller(ctx)?;
         let d = read_household(api(ctx), caller, household_id, StreamRead::default()).await?;
         let day = china_date(as_of.unwrap_or_else(Utc::now));
-        Ok(dossier::eligibility(&d.folded.state, &d.policy, day))
+        Ok(dossier::eligibility(&d.folded.state, &d.policy.state, day))
     }
 }
