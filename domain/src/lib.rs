@@ -24,6 +24,7 @@ pub mod actor;
 pub mod alert;
 pub mod attachment;
 pub mod calendar;
+pub mod command;
 pub mod decider;
 pub mod error;
 pub mod household;
@@ -36,12 +37,10 @@ pub mod sealed;
 pub mod user;
 pub mod vocab;
 
-#[cfg(test)]
-mod testing;
-
 pub use actor::{AccessError, Actor, Role};
 pub use attachment::AttachmentHash;
 pub use calendar::{YearMonth, china_date};
+pub use command::{Command, Ctx, Step};
 pub use decider::Decider;
 pub use error::{DomainError, ErrorKind, FieldError, InputRule};
 pub use id_card::{IdNumber, IdNumberError};

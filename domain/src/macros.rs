@@ -39,6 +39,16 @@ macro_rules! vocab {
             }
         }
 
+        impl $crate::vocab::Code for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn code(&self) -> &'static str {
+                $name::code(self)
+            }
+            fn label_zh(&self) -> &'static str {
+                $name::label_zh(self)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.code())
@@ -48,3 +58,49 @@ macro_rules! vocab {
 }
 
 pub(crate) use vocab;
+
+/// Declares an aggregate's event enum (struct variants, serialised with a `type` tag, exactly as
+/// the log stores them) with `event_type()`, `TYPES` and `at()` (every fact carries its business
+/// time in a field `at`), so that no list of variants is written twice.
+macro_rules! events {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident { $( $(#[$fmeta:meta])* $field:ident : $fty:ty ),* $(,)? },
+            )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "type")]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant { $( $(#[$fmeta])* $field : $fty ),* },
+            )+
+        }
+
+        impl $name {
+            /// Every event type name, in declaration order.
+            pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),+];
+
+            /// The type name the log stores beside the body.
+            pub fn event_type(&self) -> &'static str {
+                match self {
+                    $( Self::$variant { .. } => stringify!($variant), )+
+                }
+            }
+
+            /// Business time of the fact.
+            pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+                match self {
+                    $( Self::$variant { at, .. } => *at, )+
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use events;

@@ -3,33 +3,73 @@
 //! national statistical codes; grids are `<village>-<n>`. Defined by the county bureau.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::actor::{AccessError, Actor, Role, authorise};
+use crate::actor::{AccessError, Role, authorise};
+use crate::command::{Aggregate, Command, Ctx, Step, commands};
 use crate::decider::Decider;
 use crate::error::{DomainError, ErrorKind, FieldError};
+use crate::macros::events;
 use crate::region::{GridId, RegionCode};
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum RegionCommand {
-    /// Name a region (township, village) or rename it.
-    DefineRegion {
-        actor: Actor,
-        at: DateTime<Utc>,
-        code: RegionCode,
-        name: String,
-    },
-    DefineGrid {
-        actor: Actor,
-        at: DateTime<Utc>,
-        grid: GridId,
-        name: String,
-    },
+commands! {
+    /// What the county bureau asks of its region tree.
+    pub enum RegionCommand for RegionTree {
+        DefineRegion(DefineRegion),
+        DefineGrid(DefineGrid),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum RegionEvent {
+/// Name a region (township, village) or rename it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefineRegion {
+    pub code: RegionCode,
+    pub name: String,
+}
+
+impl Step<RegionTree> for DefineRegion {
+    const ACTION: &'static str = "define regions";
+    const ROLES: &'static [Role] = &[Role::CountyOfficer];
+    fn decide(&self, ctx: &Ctx<RegionTree>) -> Result<RegionEvent, RegionRegistryError> {
+        authorise(ctx.by, Self::ACTION, Self::ROLES, &self.code)?;
+        FieldError::require_text("name", &self.name)?;
+        Ok(RegionEvent::RegionDefined {
+            code: self.code.clone(),
+            name: self.name.trim().to_owned(),
+            at: ctx.at,
+        })
+    }
+}
+
+/// Name a grid (网格) of a defined village.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefineGrid {
+    pub grid: GridId,
+    pub name: String,
+}
+
+impl Step<RegionTree> for DefineGrid {
+    const ACTION: &'static str = "define grids";
+    const ROLES: &'static [Role] = &[Role::CountyOfficer, Role::TownshipOfficer];
+    fn decide(&self, ctx: &Ctx<RegionTree>) -> Result<RegionEvent, RegionRegistryError> {
+        let village = self.grid.village();
+        authorise(ctx.by, Self::ACTION, Self::ROLES, village)?;
+        if !ctx.state.regions.contains_key(village.as_str()) {
+            return Err(RegionRegistryError::UnknownVillage(
+                village.as_str().to_owned(),
+            ));
+        }
+        Ok(RegionEvent::GridDefined {
+            grid: self.grid.clone(),
+            name: self.name.trim().to_owned(),
+            at: ctx.at,
+        })
+    }
+}
+
+events! {
+    /// A fact of a county's region tree.
+    #[derive(Eq)]
+    pub enum RegionEvent {
     RegionDefined {
         code: RegionCode,
         name: String,
@@ -41,14 +81,6 @@ pub enum RegionEvent {
         at: DateTime<Utc>,
     },
 }
-
-impl RegionEvent {
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::RegionDefined { .. } => "RegionDefined",
-            Self::GridDefined { .. } => "GridDefined",
-        }
-    }
 }
 
 /// Code → name, for regions and grids (grids keyed by their `<village>-<n>` text).
@@ -93,57 +125,22 @@ impl DomainError for RegionRegistryError {
 
 pub struct RegionRegistry;
 
+impl Aggregate for RegionTree {
+    type Event = RegionEvent;
+    type Error = RegionRegistryError;
+}
+
 impl Decider for RegionRegistry {
-    type Command = RegionCommand;
+    type Command = Command<RegionCommand>;
     type Event = RegionEvent;
     type State = RegionTree;
     type Error = RegionRegistryError;
 
     fn decide(
-        cmd: &RegionCommand,
+        cmd: &Command<RegionCommand>,
         state: &RegionTree,
     ) -> Result<Vec<RegionEvent>, RegionRegistryError> {
-        match cmd {
-            RegionCommand::DefineRegion {
-                actor,
-                at,
-                code,
-                name,
-            } => {
-                authorise(actor, "define regions", &[Role::CountyOfficer], code)?;
-                if name.trim().is_empty() {
-                    return Err(FieldError::required("name").into());
-                }
-                Ok(vec![RegionEvent::RegionDefined {
-                    code: code.clone(),
-                    name: name.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-            RegionCommand::DefineGrid {
-                actor,
-                at,
-                grid,
-                name,
-            } => {
-                authorise(
-                    actor,
-                    "define grids",
-                    &[Role::CountyOfficer, Role::TownshipOfficer],
-                    grid.village(),
-                )?;
-                if !state.regions.contains_key(grid.village().as_str()) {
-                    return Err(RegionRegistryError::UnknownVillage(
-                        grid.village().as_str().to_owned(),
-                    ));
-                }
-                Ok(vec![RegionEvent::GridDefined {
-                    grid: grid.clone(),
-                    name: name.trim().to_owned(),
-                    at: *at,
-                }])
-            }
-        }
+        cmd.body.decide(&cmd.ctx(state)).map(|event| vec![event])
     }
 
     fn evolve(mut state: RegionTree, event: &RegionEvent) -> RegionTree {

@@ -3,6 +3,21 @@
 
 use crate::macros::vocab;
 
+/// A closed list of codes with Chinese labels, as every `vocab!` enum is: what front ends show
+/// in pickers and legends, and what the API turns into GraphQL enums.
+pub trait Code: Copy + Eq + 'static {
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
+    /// The stable machine code carried by the API and the event log.
+    fn code(&self) -> &'static str;
+    /// The Chinese label a front end shows.
+    fn label_zh(&self) -> &'static str;
+    /// The value with this code, if any.
+    fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.code() == code)
+    }
+}
+
 vocab! {
     /// 性别
     pub enum Sex {

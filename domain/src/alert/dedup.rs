@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::command::AlertCommand;
+use crate::command::Command;
 
 /// An open alert as deduplication sees it (from [`AlertState::summary`] or a read model).
 ///
@@ -27,19 +28,17 @@ pub enum Dedup {
 /// (trimmed, case-insensitive). The oldest such alert wins, so repeated feeds always land on the
 /// same one. Alerts not matched to a household are never merged: without a household there is
 /// no reliable key, and a missed warning costs more than a duplicate.
-pub fn dedup(open_alerts: &[OpenAlertSummary], new: &AlertCommand) -> Dedup {
-    let AlertCommand::RaiseAlert {
-        household_id: Some(household_id),
-        trigger_code,
-        ..
-    } = new
-    else {
+pub fn dedup(open_alerts: &[OpenAlertSummary], new: &Command<AlertCommand>) -> Dedup {
+    let AlertCommand::RaiseAlert(new) = &new.body else {
         return Dedup::New;
     };
-    let key = normalise(trigger_code);
+    let Some(household_id) = new.household_id else {
+        return Dedup::New;
+    };
+    let key = normalise(&new.trigger_code);
     open_alerts
         .iter()
-        .filter(|a| a.household_id == Some(*household_id) && normalise(&a.trigger_code) == key)
+        .filter(|a| a.household_id == Some(household_id) && normalise(&a.trigger_code) == key)
         .min_by_key(|a| (a.raised_at, a.alert_id))
         .map_or(Dedup::New, |a| Dedup::LinkTo(a.alert_id))
 }

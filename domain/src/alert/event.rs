@@ -1,5 +1,5 @@
+use crate::macros::events;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::actor::Actor;
@@ -7,11 +7,11 @@ use crate::attachment::AttachmentHash;
 use crate::region::RegionCode;
 use crate::vocab::StudyDecision;
 
-use super::command::PlannedMeasure;
 use super::state::{AlertRound, AlertSource, Department, Severity};
+use super::steps::{PlannedMeasure, StudyApplication};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+events! {
+/// A fact of an alert's closed loop.
 pub enum AlertEvent {
     AlertRaised {
         alert_id: Uuid,
@@ -57,9 +57,12 @@ pub enum AlertEvent {
         measure: Option<PlannedMeasure>,
         #[serde(default)]
         reason: String,
-        /// The service follows up with the household's `ApplyForMonitoring`.
+        /// The alert reactor follows up with the household's `ApplyForMonitoring`.
         opens_identification: bool,
         late: bool,
+        /// What the household signed, for that application (absent before it was recorded here).
+        #[serde(default)]
+        application: Option<StudyApplication>,
         by: Actor,
         at: DateTime<Utc>,
     },
@@ -81,36 +84,4 @@ pub enum AlertEvent {
         at: DateTime<Utc>,
     },
 }
-
-impl AlertEvent {
-    pub const TYPES: &'static [&'static str] = &[
-        "AlertRaised",
-        "DuplicateReported",
-        "FirstRoundFeedbackRecorded",
-        "SecondRoundStudyRecorded",
-        "AlertEscalated",
-        "AlertClosed",
-    ];
-
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::AlertRaised { .. } => "AlertRaised",
-            Self::DuplicateReported { .. } => "DuplicateReported",
-            Self::FirstRoundFeedbackRecorded { .. } => "FirstRoundFeedbackRecorded",
-            Self::SecondRoundStudyRecorded { .. } => "SecondRoundStudyRecorded",
-            Self::AlertEscalated { .. } => "AlertEscalated",
-            Self::AlertClosed { .. } => "AlertClosed",
-        }
-    }
-
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
-            Self::AlertRaised { at, .. }
-            | Self::DuplicateReported { at, .. }
-            | Self::FirstRoundFeedbackRecorded { at, .. }
-            | Self::SecondRoundStudyRecorded { at, .. }
-            | Self::AlertEscalated { at, .. }
-            | Self::AlertClosed { at, .. } => *at,
-        }
-    }
 }

@@ -5,7 +5,7 @@
 //!
 //! Duplicates are linked, not repeated: before raising, the service asks [`dedup`] whether an
 //! open alert already covers the same household and trigger, and if so records
-//! [`AlertCommand::ReportDuplicate`] on that alert instead.
+//! [`ReportDuplicate`] on that alert instead.
 
 mod command;
 mod decide;
@@ -13,11 +13,9 @@ mod dedup;
 mod error;
 mod event;
 mod state;
+mod steps;
 
-#[cfg(test)]
-mod tests;
-
-pub use command::{AlertCommand, PlannedMeasure};
+pub use command::AlertCommand;
 pub use decide::{Alert, allowed_roles};
 pub use dedup::{Dedup, OpenAlertSummary, dedup};
 pub use error::AlertError;
@@ -26,3 +24,4 @@ pub use state::{
     AlertRound, AlertSource, AlertState, AlertStatus, Department, Escalation, FirstRound,
     RaisedAlert, Severity, Study,
 };
+pub use steps::*;

@@ -5,9 +5,9 @@ use crate::macros::vocab;
 use crate::region::RegionCode;
 use crate::vocab::StudyDecision;
 
-use super::command::PlannedMeasure;
 use super::dedup::OpenAlertSummary;
 use super::event::AlertEvent;
+use super::steps::PlannedMeasure;
 
 vocab! {
     /// 预警来源

@@ -2,7 +2,8 @@
 //! business time); procedure steps keep their opinion and evidence.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+
+use crate::macros::events;
 use uuid::Uuid;
 
 use crate::actor::Actor;
@@ -17,8 +18,8 @@ use crate::vocab::{
 use super::state::{IdentificationStage, RemovalStage};
 use super::values::{IncomeComponents, LivingConditions, MemberProfile, VisitChecklist};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+events! {
+/// A fact of a household's case file.
 pub enum HouseholdEvent {
     HouseholdRegistered {
         household_id: Uuid,
@@ -347,134 +348,4 @@ pub enum HouseholdEvent {
         at: DateTime<Utc>,
     },
 }
-
-impl HouseholdEvent {
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::HouseholdRegistered { .. } => "HouseholdRegistered",
-            Self::MemberAdded { .. } => "MemberAdded",
-            Self::MemberUpdated { .. } => "MemberUpdated",
-            Self::MemberRemoved { .. } => "MemberRemoved",
-            Self::FocusGroupTagged { .. } => "FocusGroupTagged",
-            Self::FocusGroupUntagged { .. } => "FocusGroupUntagged",
-            Self::IncomeRecorded { .. } => "IncomeRecorded",
-            Self::IncomeCorrected { .. } => "IncomeCorrected",
-            Self::LivingConditionsAssessed { .. } => "LivingConditionsAssessed",
-            Self::VisitRecorded { .. } => "VisitRecorded",
-            Self::VisitFindingsCorrected { .. } => "VisitFindingsCorrected",
-            Self::MonitoringApplied { .. } => "MonitoringApplied",
-            Self::HomeVerificationRecorded { .. } => "HomeVerificationRecorded",
-            Self::DataComparisonRecorded { .. } => "DataComparisonRecorded",
-            Self::DemocraticReviewRecorded { .. } => "DemocraticReviewRecorded",
-            Self::PublicNoticeStarted { .. } => "PublicNoticeStarted",
-            Self::NoticeObjectionRecorded { .. } => "NoticeObjectionRecorded",
-            Self::ObjectionReverified { .. } => "ObjectionReverified",
-            Self::PublicNoticeClosed { .. } => "PublicNoticeClosed",
-            Self::TownshipReviewRecorded { .. } => "TownshipReviewRecorded",
-            Self::InclusionApproved { .. } => "InclusionApproved",
-            Self::InclusionRejected { .. } => "InclusionRejected",
-            Self::GreenChannelOpened { .. } => "GreenChannelOpened",
-            Self::AssistancePlanCreated { .. } => "AssistancePlanCreated",
-            Self::MeasureAdded { .. } => "MeasureAdded",
-            Self::MeasureProgressRecorded { .. } => "MeasureProgressRecorded",
-            Self::MeasureCompleted { .. } => "MeasureCompleted",
-            Self::RemovalProposed { .. } => "RemovalProposed",
-            Self::RemovalVerificationRecorded { .. } => "RemovalVerificationRecorded",
-            Self::RemovalDemocraticReviewRecorded { .. } => "RemovalDemocraticReviewRecorded",
-            Self::RemovalNoticeStarted { .. } => "RemovalNoticeStarted",
-            Self::RemovalNoticeClosed { .. } => "RemovalNoticeClosed",
-            Self::RemovalTownshipReviewRecorded { .. } => "RemovalTownshipReviewRecorded",
-            Self::RiskRemovalApproved { .. } => "RiskRemovalApproved",
-            Self::RemovalWithdrawn { .. } => "RemovalWithdrawn",
-            Self::RemovalRolledBack { .. } => "RemovalRolledBack",
-            Self::AlertLinked { .. } => "AlertLinked",
-            Self::LinkedAlertClosed { .. } => "LinkedAlertClosed",
-        }
-    }
-
-    /// Every event type name, for projections and the serde round-trip test.
-    pub const TYPES: &'static [&'static str] = &[
-        "HouseholdRegistered",
-        "MemberAdded",
-        "MemberUpdated",
-        "MemberRemoved",
-        "FocusGroupTagged",
-        "FocusGroupUntagged",
-        "IncomeRecorded",
-        "IncomeCorrected",
-        "LivingConditionsAssessed",
-        "VisitRecorded",
-        "VisitFindingsCorrected",
-        "MonitoringApplied",
-        "HomeVerificationRecorded",
-        "DataComparisonRecorded",
-        "DemocraticReviewRecorded",
-        "PublicNoticeStarted",
-        "NoticeObjectionRecorded",
-        "ObjectionReverified",
-        "PublicNoticeClosed",
-        "TownshipReviewRecorded",
-        "InclusionApproved",
-        "InclusionRejected",
-        "GreenChannelOpened",
-        "AssistancePlanCreated",
-        "MeasureAdded",
-        "MeasureProgressRecorded",
-        "MeasureCompleted",
-        "RemovalProposed",
-        "RemovalVerificationRecorded",
-        "RemovalDemocraticReviewRecorded",
-        "RemovalNoticeStarted",
-        "RemovalNoticeClosed",
-        "RemovalTownshipReviewRecorded",
-        "RiskRemovalApproved",
-        "RemovalWithdrawn",
-        "RemovalRolledBack",
-        "AlertLinked",
-        "LinkedAlertClosed",
-    ];
-
-    /// Business time of the fact.
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
-            Self::HouseholdRegistered { at, .. }
-            | Self::MemberAdded { at, .. }
-            | Self::MemberUpdated { at, .. }
-            | Self::MemberRemoved { at, .. }
-            | Self::FocusGroupTagged { at, .. }
-            | Self::FocusGroupUntagged { at, .. }
-            | Self::IncomeRecorded { at, .. }
-            | Self::IncomeCorrected { at, .. }
-            | Self::LivingConditionsAssessed { at, .. }
-            | Self::VisitRecorded { at, .. }
-            | Self::VisitFindingsCorrected { at, .. }
-            | Self::MonitoringApplied { at, .. }
-            | Self::HomeVerificationRecorded { at, .. }
-            | Self::DataComparisonRecorded { at, .. }
-            | Self::DemocraticReviewRecorded { at, .. }
-            | Self::PublicNoticeStarted { at, .. }
-            | Self::NoticeObjectionRecorded { at, .. }
-            | Self::ObjectionReverified { at, .. }
-            | Self::PublicNoticeClosed { at, .. }
-            | Self::TownshipReviewRecorded { at, .. }
-            | Self::InclusionApproved { at, .. }
-            | Self::InclusionRejected { at, .. }
-            | Self::GreenChannelOpened { at, .. }
-            | Self::AssistancePlanCreated { at, .. }
-            | Self::MeasureAdded { at, .. }
-            | Self::MeasureProgressRecorded { at, .. }
-            | Self::MeasureCompleted { at, .. }
-            | Self::RemovalProposed { at, .. }
-            | Self::RemovalVerificationRecorded { at, .. }
-            | Self::RemovalDemocraticReviewRecorded { at, .. }
-            | Self::RemovalNoticeStarted { at, .. }
-            | Self::RemovalNoticeClosed { at, .. }
-            | Self::RemovalTownshipReviewRecorded { at, .. }
-            | Self::RiskRemovalApproved { at, .. }
-            | Self::RemovalWithdrawn { at, .. }
-            | Self::RemovalRolledBack { at, .. }
-            | Self::AlertLinked { at, .. }
-            | Self::LinkedAlertClosed { at, .. } => *at,
-        }
-    }
 }

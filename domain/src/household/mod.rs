@@ -6,14 +6,13 @@
 //! as a new episode, and corrections.
 //!
 //! How the outside world reaches `decide`:
-//! - **Policy**: commands whose rules depend on policy carry the province's
-//!   [`PolicyBook`](crate::policy::PolicyBook); `decide` applies the rules in force on the
-//!   command's own business date (China time), so a caller cannot judge a step by the wrong
-//!   year's rules.
-//! - **Open alerts**: the service records [`HouseholdCommand::LinkAlert`] when an alert about
-//!   the household is raised and [`HouseholdCommand::CloseLinkedAlert`] when it is closed; the
-//!   household state therefore knows its open alerts, and removal eligibility needs nothing
-//!   from outside but the policy.
+//! - **Policy**: every command carries the province's
+//!   [`PolicyBook`](crate::policy::PolicyBook) in its envelope; a step applies the rules in
+//!   force on the command's own business date (China time), so a caller cannot judge a step by
+//!   the wrong year's rules.
+//! - **Open alerts**: the alert reactor records [`LinkAlert`] when an alert about the household
+//!   is raised and [`CloseLinkedAlert`] when it is closed; the household state therefore knows
+//!   its open alerts, and removal eligibility needs nothing from outside but the policy.
 //! - **Corrections** are new events naming the record they correct (income record id, visit
 //!   id) and a reason; the original event stays.
 
@@ -23,10 +22,8 @@ mod eligibility;
 mod error;
 mod event;
 mod state;
+mod steps;
 mod values;
-
-#[cfg(test)]
-mod tests;
 
 pub use command::HouseholdCommand;
 pub use decide::{Household, allowed_roles};
@@ -38,6 +35,7 @@ pub use event::HouseholdEvent;
 pub use state::{
     Assessment, AssistancePlan, Episode, FocusTag, FormerMember, GreenChannel, HouseholdState,
     Identification, IdentificationStage, IncomeRecord, Measure, MonitoringStatus, Notice,
-    Objection, Registration, Removal, RemovalStage, Visit,
+    Objection, Registration, RemovalProcedure, RemovalStage, VillageSteps, Visit,
 };
+pub use steps::*;
 pub use values::{IncomeComponents, Insurance, LivingConditions, MemberProfile, VisitChecklist};

@@ -139,6 +139,74 @@ impl GreenChannel {
     }
 }
 
+/// The village procedure as far as it has got (村级程序: 民主评议 → 公示 → 乡镇审核), the part
+/// identification and removal share; `S` is the procedure's own list of stages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VillageSteps<S> {
+    /// The last step completed.
+    pub stage: S,
+    /// The business date of the democratic review, once held.
+    pub reviewed_on: Option<NaiveDate>,
+    pub notice: Option<Notice>,
+    /// Times the township sent the case back.
+    pub returns: u32,
+}
+
+impl<S> VillageSteps<S> {
+    pub fn new(stage: S) -> Self {
+        Self {
+            stage,
+            reviewed_on: None,
+            notice: None,
+            returns: 0,
+        }
+    }
+
+    pub(crate) fn reviewed(
+        &mut self,
+        approved: S,
+        rejected: S,
+        result: ReviewResult,
+        at: DateTime<Utc>,
+    ) {
+        self.stage = match result {
+            ReviewResult::Approve => approved,
+            ReviewResult::Reject => rejected,
+        };
+        self.reviewed_on = Some(china_date(at));
+    }
+
+    pub(crate) fn notice_started(&mut self, open: S, start: NaiveDate) {
+        self.stage = open;
+        self.notice = Some(Notice {
+            start,
+            objections: BTreeMap::new(),
+            closed_on: None,
+        });
+    }
+
+    pub(crate) fn notice_closed(&mut self, closed: S, closed_on: NaiveDate) {
+        self.stage = closed;
+        if let Some(notice) = &mut self.notice {
+            notice.closed_on = Some(closed_on);
+        }
+    }
+
+    /// The township approved, or sent the case back to its verification (a fresh review and
+    /// notice are needed then).
+    pub(crate) fn township_decided(&mut self, approved: S, back_to: S, decision: TownshipDecision) {
+        match decision {
+            TownshipDecision::Approve => self.stage = approved,
+            TownshipDecision::Return => {
+                self.stage = back_to;
+                self.reviewed_on = None;
+                self.notice = None;
+                self.returns = self.returns.saturating_add(1);
+            }
+        }
+    }
+}
+
 /// An identification procedure under way.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identification {
@@ -148,12 +216,9 @@ pub struct Identification {
     pub due_on: NaiveDate,
     pub previous_episode_id: Option<Uuid>,
     pub source_alert: Option<Uuid>,
-    pub stage: IdentificationStage,
-    pub reviewed_on: Option<NaiveDate>,
-    pub notice: Option<Notice>,
+    #[serde(flatten)]
+    pub steps: VillageSteps<IdentificationStage>,
     pub green_channel: Option<GreenChannel>,
-    /// Times the township sent the case back.
-    pub returns: u32,
 }
 
 impl Identification {
@@ -205,12 +270,10 @@ pub struct Measure {
 
 /// A removal procedure under way.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Removal {
+pub struct RemovalProcedure {
     pub proposed_at: DateTime<Utc>,
-    pub stage: RemovalStage,
-    pub reviewed_on: Option<NaiveDate>,
-    pub notice: Option<Notice>,
-    pub returns: u32,
+    #[serde(flatten)]
+    pub steps: VillageSteps<RemovalStage>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -231,7 +294,7 @@ pub struct HouseholdState {
     pub episodes: Vec<Episode>,
     pub plans: Vec<AssistancePlan>,
     pub measures: BTreeMap<Uuid, Measure>,
-    pub removal: Option<Removal>,
+    pub removal: Option<RemovalProcedure>,
     pub open_alerts: BTreeSet<Uuid>,
 }
 
@@ -464,33 +527,30 @@ impl HouseholdState {
                     due_on: *due_on,
                     previous_episode_id: *previous_episode_id,
                     source_alert: *source_alert,
-                    stage: IdentificationStage::Applied,
-                    reviewed_on: None,
-                    notice: None,
+                    steps: VillageSteps::new(IdentificationStage::Applied),
                     green_channel: None,
-                    returns: 0,
                 });
                 self.status = MonitoringStatus::Identifying;
             }
             E::HomeVerificationRecorded { .. } => {
-                self.set_identification_stage(IdentificationStage::HomeVerified);
+                if let Some(s) = self.identification_steps() {
+                    s.stage = IdentificationStage::HomeVerified;
+                }
             }
             E::DataComparisonRecorded { .. } => {
-                self.set_identification_stage(IdentificationStage::DataCompared);
+                if let Some(s) = self.identification_steps() {
+                    s.stage = IdentificationStage::DataCompared;
+                }
             }
             E::DemocraticReviewRecorded { result, at, .. } => {
-                if let Some(i) = &mut self.identification {
-                    i.stage = match result {
-                        ReviewResult::Approve => IdentificationStage::ReviewApproved,
-                        ReviewResult::Reject => IdentificationStage::ReviewRejected,
-                    };
-                    i.reviewed_on = Some(china_date(*at));
+                if let Some(s) = self.identification_steps() {
+                    use IdentificationStage as S;
+                    s.reviewed(S::ReviewApproved, S::ReviewRejected, *result, *at);
                 }
             }
             E::PublicNoticeStarted { start, .. } => {
-                if let Some(i) = &mut self.identification {
-                    i.stage = IdentificationStage::NoticeOpen;
-                    i.notice = Some(new_notice(*start));
+                if let Some(s) = self.identification_steps() {
+                    s.notice_started(IdentificationStage::NoticeOpen, *start);
                 }
             }
             E::NoticeObjectionRecorded {
@@ -523,26 +583,14 @@ impl HouseholdState {
                 }
             }
             E::PublicNoticeClosed { closed_on, .. } => {
-                if let Some(i) = &mut self.identification {
-                    i.stage = IdentificationStage::NoticeClosed;
-                    if let Some(notice) = &mut i.notice {
-                        notice.closed_on = Some(*closed_on);
-                    }
+                if let Some(s) = self.identification_steps() {
+                    s.notice_closed(IdentificationStage::NoticeClosed, *closed_on);
                 }
             }
             E::TownshipReviewRecorded { decision, .. } => {
-                if let Some(i) = &mut self.identification {
-                    match decision {
-                        TownshipDecision::Approve => {
-                            i.stage = IdentificationStage::TownshipApproved
-                        }
-                        TownshipDecision::Return => {
-                            i.stage = IdentificationStage::Applied;
-                            i.reviewed_on = None;
-                            i.notice = None;
-                            i.returns = i.returns.saturating_add(1);
-                        }
-                    }
+                if let Some(s) = self.identification_steps() {
+                    use IdentificationStage as S;
+                    s.township_decided(S::TownshipApproved, S::Applied, *decision);
                 }
             }
             E::InclusionApproved {
@@ -658,51 +706,36 @@ impl HouseholdState {
                 }
             }
             E::RemovalProposed { at, .. } => {
-                self.removal = Some(Removal {
+                self.removal = Some(RemovalProcedure {
                     proposed_at: *at,
-                    stage: RemovalStage::Proposed,
-                    reviewed_on: None,
-                    notice: None,
-                    returns: 0,
+                    steps: VillageSteps::new(RemovalStage::Proposed),
                 });
             }
             E::RemovalVerificationRecorded { .. } => {
-                self.set_removal_stage(RemovalStage::Verified);
+                if let Some(s) = self.removal_steps() {
+                    s.stage = RemovalStage::Verified;
+                }
             }
             E::RemovalDemocraticReviewRecorded { result, at, .. } => {
-                if let Some(r) = &mut self.removal {
-                    r.stage = match result {
-                        ReviewResult::Approve => RemovalStage::ReviewApproved,
-                        ReviewResult::Reject => RemovalStage::ReviewRejected,
-                    };
-                    r.reviewed_on = Some(china_date(*at));
+                if let Some(s) = self.removal_steps() {
+                    use RemovalStage as S;
+                    s.reviewed(S::ReviewApproved, S::ReviewRejected, *result, *at);
                 }
             }
             E::RemovalNoticeStarted { start, .. } => {
-                if let Some(r) = &mut self.removal {
-                    r.stage = RemovalStage::NoticeOpen;
-                    r.notice = Some(new_notice(*start));
+                if let Some(s) = self.removal_steps() {
+                    s.notice_started(RemovalStage::NoticeOpen, *start);
                 }
             }
             E::RemovalNoticeClosed { closed_on, .. } => {
-                if let Some(r) = &mut self.removal {
-                    r.stage = RemovalStage::NoticeClosed;
-                    if let Some(notice) = &mut r.notice {
-                        notice.closed_on = Some(*closed_on);
-                    }
+                if let Some(s) = self.removal_steps() {
+                    s.notice_closed(RemovalStage::NoticeClosed, *closed_on);
                 }
             }
             E::RemovalTownshipReviewRecorded { decision, .. } => {
-                if let Some(r) = &mut self.removal {
-                    match decision {
-                        TownshipDecision::Approve => r.stage = RemovalStage::TownshipApproved,
-                        TownshipDecision::Return => {
-                            r.stage = RemovalStage::Proposed;
-                            r.reviewed_on = None;
-                            r.notice = None;
-                            r.returns = r.returns.saturating_add(1);
-                        }
-                    }
+                if let Some(s) = self.removal_steps() {
+                    use RemovalStage as S;
+                    s.township_decided(S::TownshipApproved, S::Proposed, *decision);
                 }
             }
             E::RiskRemovalApproved { at, .. } => {
@@ -736,45 +769,36 @@ impl HouseholdState {
         let removal = self
             .removal
             .as_ref()
-            .filter(|r| r.stage == RemovalStage::NoticeOpen)
-            .and_then(|r| r.notice.as_ref());
+            .map(|r| &r.steps)
+            .filter(|s| s.stage == RemovalStage::NoticeOpen)
+            .and_then(|s| s.notice.as_ref());
         let identification = self
             .identification
             .as_ref()
-            .filter(|i| i.stage == IdentificationStage::NoticeOpen)
-            .and_then(|i| i.notice.as_ref());
+            .map(|i| &i.steps)
+            .filter(|s| s.stage == IdentificationStage::NoticeOpen)
+            .and_then(|s| s.notice.as_ref());
         removal.or(identification)
     }
 
     fn open_notice_mut(&mut self) -> Option<&mut Notice> {
         if let Some(r) = &mut self.removal
-            && r.stage == RemovalStage::NoticeOpen
+            && r.steps.stage == RemovalStage::NoticeOpen
         {
-            return r.notice.as_mut();
+            return r.steps.notice.as_mut();
         }
         self.identification
             .as_mut()
-            .filter(|i| i.stage == IdentificationStage::NoticeOpen)
-            .and_then(|i| i.notice.as_mut())
+            .map(|i| &mut i.steps)
+            .filter(|s| s.stage == IdentificationStage::NoticeOpen)
+            .and_then(|s| s.notice.as_mut())
     }
 
-    fn set_identification_stage(&mut self, stage: IdentificationStage) {
-        if let Some(i) = &mut self.identification {
-            i.stage = stage;
-        }
+    fn identification_steps(&mut self) -> Option<&mut VillageSteps<IdentificationStage>> {
+        self.identification.as_mut().map(|i| &mut i.steps)
     }
 
-    fn set_removal_stage(&mut self, stage: RemovalStage) {
-        if let Some(r) = &mut self.removal {
-            r.stage = stage;
-        }
-    }
-}
-
-fn new_notice(start: NaiveDate) -> Notice {
-    Notice {
-        start,
-        objections: BTreeMap::new(),
-        closed_on: None,
+    fn removal_steps(&mut self) -> Option<&mut VillageSteps<RemovalStage>> {
+        self.removal.as_mut().map(|r| &mut r.steps)
     }
 }

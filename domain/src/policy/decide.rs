@@ -1,9 +1,15 @@
-use crate::actor::{AccessError, Actor, Role};
+use crate::actor::{AccessError, Role};
+use crate::command::{Aggregate, Command, Ctx};
 use crate::decider::Decider;
 use crate::error::{FieldError, InputRule};
 use crate::region::{RegionCode, RegionLevel};
 
 use super::{DatedRules, MonitoringLine, PolicyBook, PolicyCommand, PolicyError, PolicyEvent};
+
+impl Aggregate for PolicyBook {
+    type Event = PolicyEvent;
+    type Error = PolicyError;
+}
 
 /// The policy decider. Only the county bureau role (区乡村振兴局) may set policy, for the
 /// province its jurisdiction lies in: a deployment serves one district, and its bureau enters
@@ -11,66 +17,16 @@ use super::{DatedRules, MonitoringLine, PolicyBook, PolicyCommand, PolicyError, 
 pub struct Policy;
 
 impl Decider for Policy {
-    type Command = PolicyCommand;
+    type Command = Command<PolicyCommand>;
     type Event = PolicyEvent;
     type State = PolicyBook;
     type Error = PolicyError;
 
-    fn decide(cmd: &PolicyCommand, book: &PolicyBook) -> Result<Vec<PolicyEvent>, PolicyError> {
-        match cmd {
-            PolicyCommand::SetMonitoringLine {
-                actor,
-                at,
-                province,
-                year,
-                amount_fen,
-                effective_from,
-                basis,
-            } => {
-                check(actor, province, book, "set the monitoring line")?;
-                if !(2000..=2100).contains(year) {
-                    return Err(FieldError::new(
-                        "year",
-                        InputRule::OutOfRange {
-                            min: 2000,
-                            max: 2100,
-                        },
-                    )
-                    .into());
-                }
-                if *amount_fen <= 0 {
-                    return Err(FieldError::new("amount_fen", InputRule::NotPositive).into());
-                }
-                Ok(vec![PolicyEvent::MonitoringLineSet {
-                    province: province.clone(),
-                    year: *year,
-                    amount_fen: *amount_fen,
-                    effective_from: *effective_from,
-                    basis: basis.trim().to_owned(),
-                    by: actor.clone(),
-                    at: *at,
-                }])
-            }
-            PolicyCommand::SetPolicyRules {
-                actor,
-                at,
-                province,
-                rules,
-                effective_from,
-                basis,
-            } => {
-                check(actor, province, book, "set policy rules")?;
-                rules.validate()?;
-                Ok(vec![PolicyEvent::PolicyRulesSet {
-                    province: province.clone(),
-                    rules: *rules,
-                    effective_from: *effective_from,
-                    basis: basis.trim().to_owned(),
-                    by: actor.clone(),
-                    at: *at,
-                }])
-            }
-        }
+    fn decide(
+        cmd: &Command<PolicyCommand>,
+        book: &PolicyBook,
+    ) -> Result<Vec<PolicyEvent>, PolicyError> {
+        cmd.body.decide(&cmd.ctx(book)).map(|event| vec![event])
     }
 
     fn evolve(mut book: PolicyBook, event: &PolicyEvent) -> PolicyBook {
@@ -106,12 +62,13 @@ impl Decider for Policy {
     }
 }
 
-fn check(
-    actor: &Actor,
+/// The province is a province, the actor its county bureau, and the stream that province's.
+pub(super) fn check(
+    ctx: &Ctx<PolicyBook>,
     province: &RegionCode,
-    book: &PolicyBook,
     action: &'static str,
 ) -> Result<(), PolicyError> {
+    let (actor, book) = (ctx.by, ctx.state);
     if province.level() != RegionLevel::Province {
         return Err(FieldError::new("province", InputRule::NotAProvince).into());
     }

@@ -1,13 +1,13 @@
+use crate::macros::events;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::region::RegionCode;
 
 use super::PolicyRules;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type")]
+events! {
+/// A fact of a province's policy stream.
 pub enum PolicyEvent {
     MonitoringLineSet {
         province: RegionCode,
@@ -29,12 +29,4 @@ pub enum PolicyEvent {
         at: DateTime<Utc>,
     },
 }
-
-impl PolicyEvent {
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::MonitoringLineSet { .. } => "MonitoringLineSet",
-            Self::PolicyRulesSet { .. } => "PolicyRulesSet",
-        }
-    }
 }

@@ -13,11 +13,8 @@ mod event;
 mod rules;
 mod shandong;
 
-#[cfg(test)]
-mod tests;
-
 pub use book::{DatedRules, MonitoringLine, PolicyBook};
-pub use command::PolicyCommand;
+pub use command::{PolicyCommand, SetMonitoringLine, SetPolicyRules};
 pub use decide::Policy;
 pub use error::PolicyError;
 pub use event::PolicyEvent;

@@ -9,17 +9,18 @@
 //! evaluators. Nobody grants a jurisdiction wider than their own.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::actor::{AccessError, Actor, Role, authorise};
+use crate::actor::{AccessError, Role};
+use crate::command::{Aggregate, Command, commands};
 use crate::decider::Decider;
 use crate::error::{DomainError, ErrorKind, FieldError};
-use crate::macros::vocab;
+use crate::macros::{events, vocab};
 use crate::region::RegionCode;
 
-#[cfg(test)]
-mod tests;
+mod steps;
+
+pub use steps::*;
 
 vocab! {
     /// What a cadre (包建干部) is assigned to.
@@ -30,56 +31,22 @@ vocab! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum UserCommand {
-    RegisterUser {
-        actor: Actor,
-        at: DateTime<Utc>,
-        user_id: Uuid,
-        name: String,
-        role: Role,
-        jurisdiction: RegionCode,
-    },
-    ChangeRole {
-        actor: Actor,
-        at: DateTime<Utc>,
-        role: Role,
-        jurisdiction: RegionCode,
-        reason: String,
-    },
-    /// `target` is a household id (HOUSEHOLD) or a region code (VILLAGE, AREA).
-    AssignCadre {
-        actor: Actor,
-        at: DateTime<Utc>,
-        scope: CadreScope,
-        target: String,
-        region: RegionCode,
-    },
-    UnassignCadre {
-        actor: Actor,
-        at: DateTime<Utc>,
-        scope: CadreScope,
-        target: String,
-        region: RegionCode,
-    },
-    /// Lets a spot-checker see the households of one sample (masked).
-    GrantSample {
-        actor: Actor,
-        at: DateTime<Utc>,
-        sample_id: Uuid,
-        region: RegionCode,
-        household_ids: Vec<Uuid>,
-    },
-    DeactivateUser {
-        actor: Actor,
-        at: DateTime<Utc>,
-        reason: String,
-    },
+commands! {
+    /// What people ask of a user's stream: one arm per step (structs and rules in `steps`).
+    pub enum UserCommand for UserState {
+        RegisterUser(RegisterUser),
+        ChangeRole(ChangeRole),
+        AssignCadre(AssignCadre),
+        UnassignCadre(UnassignCadre),
+        GrantSample(GrantSample),
+        DeactivateUser(DeactivateUser),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum UserEvent {
+events! {
+    /// A fact of a user's stream.
+    #[derive(Eq)]
+    pub enum UserEvent {
     UserRegistered {
         user_id: Uuid,
         name: String,
@@ -121,18 +88,6 @@ pub enum UserEvent {
         at: DateTime<Utc>,
     },
 }
-
-impl UserEvent {
-    pub fn event_type(&self) -> &'static str {
-        match self {
-            Self::UserRegistered { .. } => "UserRegistered",
-            Self::RoleChanged { .. } => "RoleChanged",
-            Self::CadreAssigned { .. } => "CadreAssigned",
-            Self::CadreUnassigned { .. } => "CadreUnassigned",
-            Self::SampleGranted { .. } => "SampleGranted",
-            Self::UserDeactivated { .. } => "UserDeactivated",
-        }
-    }
 }
 
 /// A user as the log says they are now.
@@ -200,158 +155,19 @@ impl DomainError for UserError {
 
 pub struct User;
 
+impl Aggregate for UserState {
+    type Event = UserEvent;
+    type Error = UserError;
+}
+
 impl Decider for User {
-    type Command = UserCommand;
+    type Command = Command<UserCommand>;
     type Event = UserEvent;
     type State = UserState;
     type Error = UserError;
 
-    fn decide(cmd: &UserCommand, state: &UserState) -> Result<Vec<UserEvent>, UserError> {
-        use UserCommand as C;
-        use UserEvent as E;
-        match cmd {
-            C::RegisterUser {
-                actor,
-                at,
-                user_id,
-                name,
-                role,
-                jurisdiction,
-            } => {
-                if state.user_id.is_some() {
-                    return Err(UserError::AlreadyRegistered);
-                }
-                authorise(
-                    actor,
-                    "register users",
-                    &[Role::CountyOfficer],
-                    jurisdiction,
-                )?;
-                if name.trim().is_empty() {
-                    return Err(FieldError::required("name").into());
-                }
-                Ok(vec![E::UserRegistered {
-                    user_id: *user_id,
-                    name: name.trim().to_owned(),
-                    role: *role,
-                    jurisdiction: jurisdiction.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-            C::ChangeRole {
-                actor,
-                at,
-                role,
-                jurisdiction,
-                reason,
-            } => {
-                active(state)?;
-                authorise(actor, "change roles", &[Role::CountyOfficer], jurisdiction)?;
-                if let Some(current) = &state.jurisdiction {
-                    authorise(actor, "change roles", &[Role::CountyOfficer], current)?;
-                }
-                Ok(vec![E::RoleChanged {
-                    role: *role,
-                    jurisdiction: jurisdiction.clone(),
-                    reason: reason.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-            C::AssignCadre {
-                actor,
-                at,
-                scope,
-                target,
-                region,
-            } => {
-                active(state)?;
-                if state.role != Some(Role::Cadre) {
-                    return Err(UserError::NotACadre);
-                }
-                authorise(
-                    actor,
-                    "assign cadres",
-                    &[Role::TownshipOfficer, Role::CountyOfficer],
-                    region,
-                )?;
-                if target.trim().is_empty() {
-                    return Err(FieldError::required("target").into());
-                }
-                Ok(vec![E::CadreAssigned {
-                    scope: *scope,
-                    target: target.clone(),
-                    region: region.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-            C::UnassignCadre {
-                actor,
-                at,
-                scope,
-                target,
-                region,
-            } => {
-                active(state)?;
-                authorise(
-                    actor,
-                    "unassign cadres",
-                    &[Role::TownshipOfficer, Role::CountyOfficer],
-                    region,
-                )?;
-                if !state
-                    .assignments
-                    .iter()
-                    .any(|(s, t)| s == scope && t == target)
-                {
-                    return Err(UserError::NoSuchAssignment);
-                }
-                Ok(vec![E::CadreUnassigned {
-                    scope: *scope,
-                    target: target.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-            C::GrantSample {
-                actor,
-                at,
-                sample_id,
-                region,
-                household_ids,
-            } => {
-                active(state)?;
-                if state.role != Some(Role::SpotChecker) {
-                    return Err(UserError::NotASpotChecker);
-                }
-                authorise(
-                    actor,
-                    "grant spot-check samples",
-                    &[Role::CountyOfficer],
-                    region,
-                )?;
-                Ok(vec![E::SampleGranted {
-                    sample_id: *sample_id,
-                    region: region.clone(),
-                    household_ids: household_ids.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-            C::DeactivateUser { actor, at, reason } => {
-                active(state)?;
-                if let Some(j) = &state.jurisdiction {
-                    authorise(actor, "deactivate users", &[Role::CountyOfficer], j)?;
-                }
-                Ok(vec![E::UserDeactivated {
-                    reason: reason.clone(),
-                    by: actor.user_id,
-                    at: *at,
-                }])
-            }
-        }
+    fn decide(cmd: &Command<UserCommand>, state: &UserState) -> Result<Vec<UserEvent>, UserError> {
+        cmd.body.decide(&cmd.ctx(state)).map(|event| vec![event])
     }
 
     fn evolve(mut state: UserState, event: &UserEvent) -> UserState {
@@ -392,7 +208,7 @@ impl Decider for User {
     }
 }
 
-fn active(state: &UserState) -> Result<(), UserError> {
+pub(crate) fn active(state: &UserState) -> Result<(), UserError> {
     match (state.user_id, state.active) {
         (None, _) => Err(UserError::NotFound),
         (Some(_), false) => Err(UserError::Deactivated),

@@ -1,8 +1,10 @@
-use crate::error::{FieldError, InputRule};
-use crate::household::*;
-use crate::vocab::*;
+use dixian_domain::Command;
+use dixian_domain::error::{FieldError, InputRule};
+use dixian_domain::household::*;
+use dixian_domain::vocab::*;
 
-use super::fixtures::*;
+use dixian_testkit::household::*;
+use dixian_testkit::*;
 
 #[test]
 fn measures_need_an_assistance_plan_first() {
@@ -38,11 +40,11 @@ fn a_measure_must_target_the_households_risk_types() {
 #[test]
 fn a_measure_cannot_end_before_it_starts() {
     let mut cmd = add_measure(823, &[RiskType::Illness], 14);
-    if let HouseholdCommand::AddMeasure {
+    if let HouseholdCommand::AddMeasure(AddMeasure {
         start_date,
         end_date,
         ..
-    } = &mut cmd
+    }) = &mut cmd.body
     {
         *end_date = start_date.pred_opt().unwrap();
     }
@@ -60,7 +62,7 @@ fn a_measure_cannot_end_before_it_starts() {
 #[test]
 fn a_measure_amount_cannot_be_negative() {
     let mut cmd = add_measure(824, &[RiskType::Illness], 14);
-    if let HouseholdCommand::AddMeasure { amount_fen, .. } = &mut cmd {
+    if let HouseholdCommand::AddMeasure(AddMeasure { amount_fen, .. }) = &mut cmd.body {
         *amount_fen = -1;
     }
     given(&Story::assisted().events)
@@ -78,31 +80,46 @@ fn assistance_is_for_monitored_households() {
 #[test]
 fn a_measure_records_progress_until_completed() {
     let story = Story::assisted()
-        .then(HouseholdCommand::RecordMeasureProgress {
-            actor: cadre(),
-            at: day(40),
-            measure_id: id(801),
-            progress: "已报销首笔".into(),
-            percent: 40,
-        })
-        .then(HouseholdCommand::CompleteMeasure {
-            actor: cadre(),
-            at: day(60),
-            measure_id: id(801),
-            outcome: "报销完成".into(),
-            completed_on: date_of(60),
-        });
+        .then(
+            Command::new(
+                cadre(),
+                day(40),
+                RecordMeasureProgress {
+                    measure_id: id(801),
+                    progress: "已报销首笔".into(),
+                    percent: 40,
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                cadre(),
+                day(60),
+                CompleteMeasure {
+                    measure_id: id(801),
+                    outcome: "报销完成".into(),
+                    completed_on: date_of(60),
+                },
+            )
+            .under(policy()),
+        );
     let measure = &story.state.measures[&id(801)];
     assert_eq!(measure.percent, 100);
     assert_eq!(measure.completed_on, Some(date_of(60)));
     given(&story.events)
-        .when(HouseholdCommand::RecordMeasureProgress {
-            actor: cadre(),
-            at: day(61),
-            measure_id: id(801),
-            progress: "x".into(),
-            percent: 100,
-        })
+        .when(
+            Command::new(
+                cadre(),
+                day(61),
+                RecordMeasureProgress {
+                    measure_id: id(801),
+                    progress: "x".into(),
+                    percent: 100,
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(HouseholdError::MeasureAlreadyCompleted {
             measure_id: id(801),
         }));
@@ -111,13 +128,18 @@ fn a_measure_records_progress_until_completed() {
 #[test]
 fn progress_above_one_hundred_percent_is_rejected() {
     given(&Story::assisted().events)
-        .when(HouseholdCommand::RecordMeasureProgress {
-            actor: cadre(),
-            at: day(40),
-            measure_id: id(801),
-            progress: "x".into(),
-            percent: 101,
-        })
+        .when(
+            Command::new(
+                cadre(),
+                day(40),
+                RecordMeasureProgress {
+                    measure_id: id(801),
+                    progress: "x".into(),
+                    percent: 101,
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(FieldError::new(
             "percent",
             InputRule::OutOfRange { min: 0, max: 100 },
@@ -128,13 +150,18 @@ fn progress_above_one_hundred_percent_is_rejected() {
 #[test]
 fn progress_on_an_unknown_measure_is_not_found() {
     given(&Story::assisted().events)
-        .when(HouseholdCommand::CompleteMeasure {
-            actor: cadre(),
-            at: day(40),
-            measure_id: id(899),
-            outcome: "x".into(),
-            completed_on: date_of(40),
-        })
+        .when(
+            Command::new(
+                cadre(),
+                day(40),
+                CompleteMeasure {
+                    measure_id: id(899),
+                    outcome: "x".into(),
+                    completed_on: date_of(40),
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(HouseholdError::NotFound {
             record: Record::Measure,
             id: id(899),

@@ -2,27 +2,27 @@
 
 use std::fmt::Debug;
 
-use crate::decider::Decider;
+use dixian_domain::Decider;
 
-pub(crate) struct Given<D: Decider> {
+pub struct Given<D: Decider> {
     state: D::State,
 }
 
-pub(crate) struct When<D: Decider> {
+pub struct When<D: Decider> {
     result: Result<Vec<D::Event>, D::Error>,
 }
 
 /// The state after `events`, ready for a command.
-pub(crate) fn given<D: Decider>(events: &[D::Event]) -> Given<D> {
+pub fn given<D: Decider>(events: &[D::Event]) -> Given<D> {
     Given {
         state: D::replay(events),
     }
 }
 
 impl<D: Decider> Given<D> {
-    pub(crate) fn when(self, command: D::Command) -> When<D> {
+    pub fn when(self, command: impl Into<D::Command>) -> When<D> {
         When {
-            result: D::decide(&command, &self.state),
+            result: D::decide(&command.into(), &self.state),
         }
     }
 }
@@ -33,13 +33,13 @@ where
     D::Error: Debug + PartialEq,
 {
     #[track_caller]
-    pub(crate) fn then(self, expected: Result<Vec<D::Event>, D::Error>) {
+    pub fn then(self, expected: Result<Vec<D::Event>, D::Error>) {
         assert_eq!(self.result, expected);
     }
 
     /// For outcomes whose full value is long (every ineligibility reason): just the events.
     #[track_caller]
-    pub(crate) fn then_ok(self) -> Vec<D::Event> {
+    pub fn then_ok(self) -> Vec<D::Event> {
         match self.result {
             Ok(events) => events,
             Err(error) => panic!("expected events, got {error:?}"),
@@ -47,7 +47,7 @@ where
     }
 
     #[track_caller]
-    pub(crate) fn then_err(self) -> D::Error {
+    pub fn then_err(self) -> D::Error {
         match self.result {
             Ok(events) => panic!("expected an error, got {events:?}"),
             Err(error) => error,

@@ -1,10 +1,12 @@
-use crate::actor::{AccessError, Role};
-use crate::decider::Decider;
-use crate::error::{DomainError, ErrorKind, FieldError, InputRule};
-use crate::household::*;
-use crate::vocab::*;
+use dixian_domain::Command;
+use dixian_domain::actor::{AccessError, Role};
+use dixian_domain::decider::Decider;
+use dixian_domain::error::{DomainError, ErrorKind, FieldError, InputRule};
+use dixian_domain::household::*;
+use dixian_domain::vocab::*;
 
-use super::fixtures::*;
+use dixian_testkit::household::*;
+use dixian_testkit::*;
 
 #[test]
 fn registering_a_household_records_the_head_and_the_village() {
@@ -38,8 +40,8 @@ fn a_household_is_registered_in_a_village_not_a_township() {
 #[test]
 fn the_grid_must_lie_in_the_households_village() {
     let mut cmd = register();
-    if let HouseholdCommand::RegisterHousehold { grid, .. } = &mut cmd {
-        *grid = Some(crate::region::GridId::parse("370305101202-1").unwrap());
+    if let HouseholdCommand::RegisterHousehold(RegisterHousehold { grid, .. }) = &mut cmd.body {
+        *grid = Some(dixian_domain::GridId::parse("370305101202-1").unwrap());
     }
     let err = given(&[]).when(cmd).then_err();
     assert_eq!(err.field(), Some("grid"));
@@ -49,7 +51,7 @@ fn the_grid_must_lie_in_the_households_village() {
 #[test]
 fn the_head_must_be_registered_as_head() {
     let mut cmd = register();
-    if let HouseholdCommand::RegisterHousehold { head, .. } = &mut cmd {
+    if let HouseholdCommand::RegisterHousehold(RegisterHousehold { head, .. }) = &mut cmd.body {
         head.relation = Relation::Spouse;
     }
     let err = given(&[]).when(cmd).then_err();
@@ -61,12 +63,17 @@ fn a_disabled_member_needs_a_disability_level_from_one_to_four() {
     let history = Story::registered().events;
     let mut disabled = member(3, Relation::Child, LabourCapacity::Lost);
     disabled.health = Health::Disabled;
-    let add = |m: MemberProfile| HouseholdCommand::AddMember {
-        actor: grid_worker(),
-        at: day(1),
-        member: m,
-        reason: MemberChangeReason::Birth,
-        date: date_of(1),
+    let add = |m: MemberProfile| {
+        Command::new(
+            grid_worker(),
+            day(1),
+            AddMember {
+                member: m,
+                reason: MemberChangeReason::Birth,
+                date: date_of(1),
+            },
+        )
+        .under(policy())
     };
     given(&history)
         .when(add(disabled.clone()))
@@ -123,16 +130,9 @@ fn auditors_and_spot_checkers_cannot_issue_household_commands() {
     for role in [Role::Auditor, Role::SpotChecker] {
         let commands = [
             visit(actor(role), VisitKind::RoutineGridVisit, 31, day(20)),
-            HouseholdCommand::LinkAlert {
-                actor: actor(role),
-                at: day(20),
-                alert_id: id(1),
-            },
-            HouseholdCommand::RollbackRemoval {
-                actor: actor(role),
-                at: day(20),
-                reason: "x".into(),
-            },
+            Command::new(actor(role), day(20), LinkAlert { alert_id: id(1) }).under(policy()),
+            Command::new(actor(role), day(20), RollbackRemoval { reason: "x".into() })
+                .under(policy()),
         ];
         for cmd in commands {
             let err = given(&history).when(cmd).then_err();
@@ -153,13 +153,18 @@ fn the_same_person_cannot_be_added_twice() {
     let mut again = member(3, Relation::Child, LabourCapacity::Normal);
     again.id_number = sealed(SPOUSE);
     given(&Story::registered().events)
-        .when(HouseholdCommand::AddMember {
-            actor: grid_worker(),
-            at: day(1),
-            member: again,
-            reason: MemberChangeReason::MovedIn,
-            date: date_of(1),
-        })
+        .when(
+            Command::new(
+                grid_worker(),
+                day(1),
+                AddMember {
+                    member: again,
+                    reason: MemberChangeReason::MovedIn,
+                    date: date_of(1),
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(HouseholdError::PersonAlreadyMember {
             member_id: id(SPOUSE),
         }));
@@ -168,13 +173,18 @@ fn the_same_person_cannot_be_added_twice() {
 #[test]
 fn a_member_cannot_leave_by_birth() {
     let err = given(&Story::registered().events)
-        .when(HouseholdCommand::RemoveMember {
-            actor: grid_worker(),
-            at: day(1),
-            member_id: id(SPOUSE),
-            reason: MemberChangeReason::Birth,
-            date: date_of(1),
-        })
+        .when(
+            Command::new(
+                grid_worker(),
+                day(1),
+                RemoveMember {
+                    member_id: id(SPOUSE),
+                    reason: MemberChangeReason::Birth,
+                    date: date_of(1),
+                },
+            )
+            .under(policy()),
+        )
         .then_err();
     assert_eq!(err.field(), Some("reason"));
     assert_eq!(err.code(), "VALUE_NOT_ALLOWED");
@@ -182,13 +192,18 @@ fn a_member_cannot_leave_by_birth() {
 
 #[test]
 fn a_departed_member_no_longer_counts_for_per_capita_income() {
-    let story = Story::registered().then(HouseholdCommand::RemoveMember {
-        actor: grid_worker(),
-        at: day(1),
-        member_id: id(SPOUSE),
-        reason: MemberChangeReason::Death,
-        date: date_of(1),
-    });
+    let story = Story::registered().then(
+        Command::new(
+            grid_worker(),
+            day(1),
+            RemoveMember {
+                member_id: id(SPOUSE),
+                reason: MemberChangeReason::Death,
+                date: date_of(1),
+            },
+        )
+        .under(policy()),
+    );
     assert!(story.state.former_members.contains_key(&id(SPOUSE)));
     let events = given(&story.events)
         .when(record_income(40, "2024-01", 900_000, 2))
@@ -205,19 +220,22 @@ fn a_departed_member_no_longer_counts_for_per_capita_income() {
 
 #[test]
 fn negative_wage_income_is_rejected_naming_the_field() {
-    let cmd = HouseholdCommand::RecordIncome {
-        actor: grid_worker(),
-        at: day(2),
-        income_id: id(41),
-        window_end: month("2024-01"),
-        components: IncomeComponents {
-            wage_fen: -1,
-            business_fen: 500_000,
-            property_fen: 0,
-            transfer_fen: 0,
+    let cmd = Command::new(
+        grid_worker(),
+        day(2),
+        RecordIncome {
+            income_id: id(41),
+            window_end: month("2024-01"),
+            components: IncomeComponents {
+                wage_fen: -1,
+                business_fen: 500_000,
+                property_fen: 0,
+                transfer_fen: 0,
+            },
+            notes: String::new(),
         },
-        notes: String::new(),
-    };
+    )
+    .under(policy());
     let err = given(&Story::registered().events).when(cmd).then_err();
     assert_eq!(err, HouseholdError::Input(FieldError::negative("wage_fen")));
     assert_eq!(err.field(), Some("wage_fen"));
@@ -227,18 +245,23 @@ fn negative_wage_income_is_rejected_naming_the_field() {
 
 #[test]
 fn a_business_loss_is_allowed_but_not_a_negative_total() {
-    let income = |business_fen| HouseholdCommand::RecordIncome {
-        actor: grid_worker(),
-        at: day(2),
-        income_id: id(42),
-        window_end: month("2024-01"),
-        components: IncomeComponents {
-            wage_fen: 300_000,
-            business_fen,
-            property_fen: 0,
-            transfer_fen: 100_000,
-        },
-        notes: String::new(),
+    let income = |business_fen| {
+        Command::new(
+            grid_worker(),
+            day(2),
+            RecordIncome {
+                income_id: id(42),
+                window_end: month("2024-01"),
+                components: IncomeComponents {
+                    wage_fen: 300_000,
+                    business_fen,
+                    property_fen: 0,
+                    transfer_fen: 100_000,
+                },
+                notes: String::new(),
+            },
+        )
+        .under(policy())
     };
     let history = Story::registered().events;
     let events = given(&history).when(income(-200_000)).then_ok();
@@ -259,13 +282,18 @@ fn a_business_loss_is_allowed_but_not_a_negative_total() {
 fn only_resident_members_divide_the_income() {
     let mut away = member(3, Relation::Child, LabourCapacity::Normal);
     away.resident = false;
-    let story = Story::registered().then(HouseholdCommand::AddMember {
-        actor: grid_worker(),
-        at: day(1),
-        member: away,
-        reason: MemberChangeReason::Birth,
-        date: date_of(1),
-    });
+    let story = Story::registered().then(
+        Command::new(
+            grid_worker(),
+            day(1),
+            AddMember {
+                member: away,
+                reason: MemberChangeReason::Birth,
+                date: date_of(1),
+            },
+        )
+        .under(policy()),
+    );
     let events = given(&story.events)
         .when(record_income(43, "2024-01", 1_000_001, 2))
         .then_ok();
@@ -358,18 +386,26 @@ fn a_visit_id_is_used_once() {
 
 #[test]
 fn tagging_twice_is_refused_and_untagging_needs_a_tag() {
-    let tag = |at| HouseholdCommand::TagFocusGroup {
-        actor: grid_worker(),
-        at: day(at),
-        group: FocusGroup::ElderlyOrChild,
-        reason: "留守儿童".into(),
+    let tag = |at| {
+        Command::new(
+            grid_worker(),
+            day(at),
+            TagFocusGroup {
+                group: FocusGroup::ElderlyOrChild,
+                reason: "留守儿童".into(),
+            },
+        )
+        .under(policy())
     };
-    let untag = HouseholdCommand::UntagFocusGroup {
-        actor: grid_worker(),
-        at: day(3),
-        group: FocusGroup::ElderlyOrChild,
-        reason: "父母返乡".into(),
-    };
+    let untag = Command::new(
+        grid_worker(),
+        day(3),
+        UntagFocusGroup {
+            group: FocusGroup::ElderlyOrChild,
+            reason: "父母返乡".into(),
+        },
+    )
+    .under(policy());
     let registered = Story::registered();
     given(&registered.events)
         .when(untag.clone())
@@ -394,16 +430,19 @@ fn tagging_twice_is_refused_and_untagging_needs_a_tag() {
 #[test]
 fn correcting_income_keeps_the_original_and_records_the_reason() {
     let story = Story::registered().then(record_income(60, "2024-01", 1_000_000, 2));
-    let correction = HouseholdCommand::CorrectIncome {
-        actor: township(),
-        at: day(3),
-        income_id: id(60),
-        components: IncomeComponents {
-            wage_fen: 1_200_000,
-            ..IncomeComponents::default()
+    let correction = Command::new(
+        township(),
+        day(3),
+        CorrectIncome {
+            income_id: id(60),
+            components: IncomeComponents {
+                wage_fen: 1_200_000,
+                ..IncomeComponents::default()
+            },
+            reason: "漏计务工收入".into(),
         },
-        reason: "漏计务工收入".into(),
-    };
+    )
+    .under(policy());
     let events = given(&story.events).when(correction.clone()).then_ok();
     assert!(matches!(
         &events[0],
@@ -424,12 +463,17 @@ fn correcting_income_keeps_the_original_and_records_the_reason() {
 #[test]
 fn a_correction_must_name_a_reason_and_an_existing_record() {
     let story = Story::registered().then(record_income(61, "2024-01", 1_000_000, 2));
-    let correct = |income_id, reason: &str| HouseholdCommand::CorrectIncome {
-        actor: grid_worker(),
-        at: day(3),
-        income_id,
-        components: IncomeComponents::default(),
-        reason: reason.into(),
+    let correct = |income_id, reason: &str| {
+        Command::new(
+            grid_worker(),
+            day(3),
+            CorrectIncome {
+                income_id,
+                components: IncomeComponents::default(),
+                reason: reason.into(),
+            },
+        )
+        .under(policy())
     };
     given(&story.events)
         .when(correct(id(62), "x"))
@@ -451,13 +495,18 @@ fn correcting_visit_findings_keeps_the_visit_and_marks_it_corrected() {
             63,
             day(3),
         ))
-        .then(HouseholdCommand::CorrectVisitFindings {
-            actor: secretary(),
-            at: day(4),
-            visit_id: id(63),
-            findings: "户主住院，需关注".into(),
-            reason: "录入错误".into(),
-        });
+        .then(
+            Command::new(
+                secretary(),
+                day(4),
+                CorrectVisitFindings {
+                    visit_id: id(63),
+                    findings: "户主住院，需关注".into(),
+                    reason: "录入错误".into(),
+                },
+            )
+            .under(policy()),
+        );
     let visit = &story.state.visits[&id(63)];
     assert_eq!(visit.findings, "户主住院，需关注");
     assert!(visit.corrected);

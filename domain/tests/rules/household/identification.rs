@@ -1,20 +1,22 @@
-use crate::actor::{AccessError, Role};
-use crate::calendar::add_days;
-use crate::decider::Decider;
-use crate::error::{DomainError, ErrorKind, FieldError};
-use crate::household::*;
-use crate::policy::{Policy, PolicyBook, PolicyCommand, PolicyRules};
-use crate::vocab::*;
+use dixian_domain::Command;
+use dixian_domain::actor::{AccessError, Role};
+use dixian_domain::calendar::add_days;
+use dixian_domain::decider::Decider;
+use dixian_domain::error::{DomainError, ErrorKind, FieldError};
+use dixian_domain::household::*;
+use dixian_domain::policy::{Policy, PolicyBook, PolicyRules, SetPolicyRules};
+use dixian_domain::vocab::*;
 
-use super::fixtures::*;
+use dixian_testkit::household::*;
+use dixian_testkit::*;
 
 #[test]
 fn applying_without_signed_authorisation_is_refused() {
     let mut cmd = apply(1);
-    if let HouseholdCommand::ApplyForMonitoring {
+    if let HouseholdCommand::ApplyForMonitoring(ApplyForMonitoring {
         signed_authorisation,
         ..
-    } = &mut cmd
+    }) = &mut cmd.body
     {
         *signed_authorisation = false;
     }
@@ -27,7 +29,9 @@ fn applying_without_signed_authorisation_is_refused() {
 #[test]
 fn an_application_needs_its_signed_form_attached() {
     let mut cmd = apply(1);
-    if let HouseholdCommand::ApplyForMonitoring { attachments, .. } = &mut cmd {
+    if let HouseholdCommand::ApplyForMonitoring(ApplyForMonitoring { attachments, .. }) =
+        &mut cmd.body
+    {
         attachments.clear();
     }
     given(&Story::registered().events)
@@ -38,7 +42,9 @@ fn an_application_needs_its_signed_form_attached() {
 #[test]
 fn the_identification_deadline_counts_fifteen_days_from_the_clue() {
     let mut cmd = apply(5);
-    if let HouseholdCommand::ApplyForMonitoring { clue_found_on, .. } = &mut cmd {
+    if let HouseholdCommand::ApplyForMonitoring(ApplyForMonitoring { clue_found_on, .. }) =
+        &mut cmd.body
+    {
         *clue_found_on = Some(date_of(2));
     }
     let story = Story::registered().then(cmd);
@@ -105,7 +111,9 @@ fn democratic_review_keeps_its_minutes() {
         .then(data_comparison(3))
         .events;
     let mut cmd = democratic_review(4, ReviewResult::Approve);
-    if let HouseholdCommand::RecordDemocraticReview { minutes, .. } = &mut cmd {
+    if let HouseholdCommand::RecordDemocraticReview(RecordDemocraticReview { minutes, .. }) =
+        &mut cmd.body
+    {
         minutes.clear();
     }
     given(&history)
@@ -120,8 +128,8 @@ fn only_the_county_records_the_data_comparison() {
         .then(home_verification(2, &[101, 104]))
         .events;
     let mut cmd = data_comparison(3);
-    if let HouseholdCommand::RecordDataComparison { actor, .. } = &mut cmd {
-        *actor = township();
+    {
+        cmd.actor = township();
     }
     given(&history)
         .when(cmd)
@@ -137,13 +145,16 @@ fn a_failed_comparison_must_say_what_it_found() {
         .then(apply(1))
         .then(home_verification(2, &[101, 104]))
         .events;
-    let cmd = HouseholdCommand::RecordDataComparison {
-        actor: county(),
-        at: day(3),
-        passed: false,
-        flags: vec![" ".into()],
-        notes: String::new(),
-    };
+    let cmd = Command::new(
+        county(),
+        day(3),
+        RecordDataComparison {
+            passed: false,
+            flags: vec![" ".into()],
+            notes: String::new(),
+        },
+    )
+    .under(policy());
     given(&history)
         .when(cmd)
         .then(Err(FieldError::required("flags").into()));
@@ -184,7 +195,7 @@ fn a_notice_cannot_start_before_its_review() {
         .then(democratic_review(4, ReviewResult::Approve))
         .events;
     let mut cmd = start_notice(4);
-    if let HouseholdCommand::StartPublicNotice { start, .. } = &mut cmd {
+    if let HouseholdCommand::StartPublicNotice(StartPublicNotice { start, .. }) = &mut cmd.body {
         *start = date_of(3);
     }
     let err = given(&history).when(cmd).then_err();
@@ -216,25 +227,35 @@ fn public_notice_closes_after_five_days() {
 
 #[test]
 fn an_objection_must_be_reverified_before_the_notice_closes() {
-    let objected = notice_open().then(HouseholdCommand::RecordNoticeObjection {
-        actor: grid_worker(),
-        at: day(6),
-        objection_id: id(70),
-        summary: "村民反映其子女在城里有房".into(),
-    });
+    let objected = notice_open().then(
+        Command::new(
+            grid_worker(),
+            day(6),
+            RecordNoticeObjection {
+                objection_id: id(70),
+                summary: "村民反映其子女在城里有房".into(),
+            },
+        )
+        .under(policy()),
+    );
     given(&objected.events).when(close_notice(10)).then(Err(
         HouseholdError::ObjectionNotReverified {
             objection_id: id(70),
         },
     ));
-    let reverified = objected.then(HouseholdCommand::RecordObjectionReverification {
-        actor: township(),
-        at: day(8),
-        objection_id: id(70),
-        findings: "子女已分户，房产与本户无关".into(),
-        upheld: false,
-        attachments: vec![hash(9)],
-    });
+    let reverified = objected.then(
+        Command::new(
+            township(),
+            day(8),
+            RecordObjectionReverification {
+                objection_id: id(70),
+                findings: "子女已分户，房产与本户无关".into(),
+                upheld: false,
+                attachments: vec![hash(9)],
+            },
+        )
+        .under(policy()),
+    );
     assert_eq!(
         given(&reverified.events)
             .when(close_notice(10))
@@ -243,14 +264,19 @@ fn an_objection_must_be_reverified_before_the_notice_closes() {
         1
     );
     given(&reverified.events)
-        .when(HouseholdCommand::RecordObjectionReverification {
-            actor: township(),
-            at: day(9),
-            objection_id: id(70),
-            findings: "again".into(),
-            upheld: true,
-            attachments: vec![],
-        })
+        .when(
+            Command::new(
+                township(),
+                day(9),
+                RecordObjectionReverification {
+                    objection_id: id(70),
+                    findings: "again".into(),
+                    upheld: true,
+                    attachments: vec![],
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(HouseholdError::ObjectionAlreadyReverified {
             objection_id: id(70),
         }));
@@ -259,20 +285,25 @@ fn an_objection_must_be_reverified_before_the_notice_closes() {
 #[test]
 fn objections_need_an_open_notice() {
     given(&Story::registered().then(apply(1)).events)
-        .when(HouseholdCommand::RecordNoticeObjection {
-            actor: grid_worker(),
-            at: day(2),
-            objection_id: id(71),
-            summary: "异议".into(),
-        })
+        .when(
+            Command::new(
+                grid_worker(),
+                day(2),
+                RecordNoticeObjection {
+                    objection_id: id(71),
+                    summary: "异议".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(Err(HouseholdError::NoNoticeOpen));
 }
 
 #[test]
 fn grid_worker_cannot_approve_inclusion() {
     let mut cmd = approve_inclusion(12, &[RiskType::Illness]);
-    if let HouseholdCommand::ApproveInclusion { actor, .. } = &mut cmd {
-        *actor = grid_worker();
+    {
+        cmd.actor = grid_worker();
     }
     given(&Story::township_approved().events)
         .when(cmd)
@@ -298,9 +329,9 @@ fn a_township_return_sends_the_case_back_to_home_verification() {
         .then(close_notice(10))
         .then(township_review(11, TownshipDecision::Return));
     let identification = returned.state.identification.as_ref().unwrap();
-    assert_eq!(identification.stage, IdentificationStage::Applied);
-    assert_eq!(identification.returns, 1);
-    assert!(identification.notice.is_none());
+    assert_eq!(identification.steps.stage, IdentificationStage::Applied);
+    assert_eq!(identification.steps.returns, 1);
+    assert!(identification.steps.notice.is_none());
     assert_eq!(
         given(&returned.events)
             .when(home_verification(12, &[101, 104]))
@@ -313,7 +344,9 @@ fn a_township_return_sends_the_case_back_to_home_verification() {
 #[test]
 fn a_return_must_give_the_township_opinion() {
     let mut cmd = township_review(11, TownshipDecision::Return);
-    if let HouseholdCommand::RecordTownshipReview { opinion, .. } = &mut cmd {
+    if let HouseholdCommand::RecordTownshipReview(RecordTownshipReview { opinion, .. }) =
+        &mut cmd.body
+    {
         opinion.clear();
     }
     given(&notice_open().then(close_notice(10)).events)
@@ -405,31 +438,33 @@ fn the_township_may_reject_inclusion_at_any_stage_before_approval() {
         notice_open(),
         Story::township_approved(),
     ] {
-        let rejected = story.then(HouseholdCommand::RejectInclusion {
-            actor: township(),
-            at: day(12),
-            reason: "信息比对发现有经营性车辆".into(),
-        });
+        let rejected = story.then(
+            Command::new(
+                township(),
+                day(12),
+                RejectInclusion {
+                    reason: "信息比对发现有经营性车辆".into(),
+                },
+            )
+            .under(policy()),
+        );
         assert_eq!(rejected.state.status, MonitoringStatus::NotMonitored);
         assert!(rejected.state.identification.is_none());
     }
     given(&Story::monitored().events)
-        .when(HouseholdCommand::RejectInclusion {
-            actor: county(),
-            at: day(13),
-            reason: "x".into(),
-        })
+        .when(
+            Command::new(county(), day(13), RejectInclusion { reason: "x".into() }).under(policy()),
+        )
         .then(Err(HouseholdError::NoIdentificationInProgress));
 }
 
 #[test]
 fn a_village_secretary_cannot_reject_inclusion() {
     let err = given(&notice_open().events)
-        .when(HouseholdCommand::RejectInclusion {
-            actor: secretary(),
-            at: day(5),
-            reason: "x".into(),
-        })
+        .when(
+            Command::new(secretary(), day(5), RejectInclusion { reason: "x".into() })
+                .under(policy()),
+        )
         .then_err();
     assert_eq!(err.code(), "ROLE_NOT_ALLOWED");
 }
@@ -444,14 +479,16 @@ fn applying_while_monitored_or_identifying_is_refused() {
         .then(Err(HouseholdError::IdentificationInProgress));
 }
 
-fn green_channel(risk_type: RiskType, at: i64) -> HouseholdCommand {
-    HouseholdCommand::OpenGreenChannel {
-        actor: township(),
-        at: day(at),
-        policy: policy(),
-        risk_type,
-        reason: "房屋因暴雨倒塌".into(),
-    }
+fn green_channel(risk_type: RiskType, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        township(),
+        day(at),
+        OpenGreenChannel {
+            risk_type,
+            reason: "房屋因暴雨倒塌".into(),
+        },
+    )
+    .under(policy())
 }
 
 #[test]
@@ -501,24 +538,24 @@ fn without_the_green_channel_no_measure_comes_before_approval() {
 
 #[test]
 fn a_stricter_notice_applies_to_notices_closed_after_it_takes_effect() {
-    let mut events = crate::policy::shandong_defaults(&county(), day(-400));
-    let stricter = PolicyCommand::SetPolicyRules {
-        actor: county(),
-        at: day(5),
-        province: code("37"),
-        rules: PolicyRules {
-            public_notice_min_days: 7,
-            ..PolicyRules::national_2023()
+    let mut events = dixian_domain::policy::shandong_defaults(&county(), day(-400));
+    let stricter = Command::new(
+        county(),
+        day(5),
+        SetPolicyRules {
+            province: code("37"),
+            rules: PolicyRules {
+                public_notice_min_days: 7,
+                ..PolicyRules::national_2023()
+            },
+            effective_from: date_of(9),
+            basis: "省里新规".into(),
         },
-        effective_from: date_of(9),
-        basis: "省里新规".into(),
-    };
+    );
     events.extend(Policy::decide(&stricter, &Policy::replay(&events)).unwrap());
     let book = Policy::replay(&events);
-    let close = |at| HouseholdCommand::CloseNotice {
-        actor: secretary(),
-        at: day(at),
-        policy: book.clone(),
+    let close = |at| {
+        Command::new(secretary(), day(at), CloseNotice { track: Inclusion }).under(book.clone())
     };
     // Day 9 is judged by the 7-day rule that took effect that day; the notice began on day 4.
     given(&notice_open().events)
@@ -539,11 +576,7 @@ fn a_policy_book_of_another_province_is_refused() {
         province: Some(code("42")),
         ..PolicyBook::default()
     };
-    let cmd = HouseholdCommand::CloseNotice {
-        actor: secretary(),
-        at: day(10),
-        policy: hubei,
-    };
+    let cmd = Command::new(secretary(), day(10), CloseNotice { track: Inclusion }).under(hubei);
     let err = given(&notice_open().events).when(cmd).then_err();
     assert_eq!(err.code(), "POLICY_PROVINCE_MISMATCH");
 }

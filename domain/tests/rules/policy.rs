@@ -1,13 +1,14 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
-use crate::actor::{AccessError, Actor, Role};
-use crate::decider::Decider;
-use crate::error::{DomainError, ErrorKind, FieldError, InputRule};
-use crate::region::RegionCode;
-use crate::testing;
+use dixian_domain::actor::{AccessError, Actor, Role};
+use dixian_domain::decider::Decider;
+use dixian_domain::error::{DomainError, ErrorKind, FieldError, InputRule};
+use dixian_domain::region::RegionCode;
+use dixian_testkit::given as testing;
 
-use super::*;
+use dixian_domain::Command;
+use dixian_domain::policy::*;
 
 fn given(events: &[PolicyEvent]) -> testing::Given<Policy> {
     testing::given::<Policy>(events)
@@ -29,27 +30,31 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-fn set_line(actor: Actor, amount_fen: i64, effective_from: NaiveDate) -> PolicyCommand {
-    PolicyCommand::SetMonitoringLine {
+fn set_line(actor: Actor, amount_fen: i64, effective_from: NaiveDate) -> Command<PolicyCommand> {
+    Command::new(
         actor,
-        at: at(),
-        province: code("37"),
-        year: 2024,
-        amount_fen,
-        effective_from,
-        basis: "test".into(),
-    }
+        at(),
+        SetMonitoringLine {
+            province: code("37"),
+            year: 2024,
+            amount_fen,
+            effective_from,
+            basis: "test".into(),
+        },
+    )
 }
 
-fn set_rules(rules: PolicyRules, effective_from: NaiveDate) -> PolicyCommand {
-    PolicyCommand::SetPolicyRules {
-        actor: bureau(),
-        at: at(),
-        province: code("37"),
-        rules,
-        effective_from,
-        basis: String::new(),
-    }
+fn set_rules(rules: PolicyRules, effective_from: NaiveDate) -> Command<PolicyCommand> {
+    Command::new(
+        bureau(),
+        at(),
+        SetPolicyRules {
+            province: code("37"),
+            rules,
+            effective_from,
+            basis: String::new(),
+        },
+    )
 }
 
 fn line_set(amount_fen: i64, effective_from: NaiveDate) -> PolicyEvent {
@@ -180,12 +185,9 @@ fn a_later_entry_for_the_same_date_corrects_the_earlier_one() {
 fn a_policy_stream_serves_one_province() {
     let book_events = [line_set(700_000, date(2024, 1, 1))];
     let mut cmd = set_line(bureau(), 700_000, date(2024, 1, 1));
-    if let PolicyCommand::SetMonitoringLine {
-        province, actor, ..
-    } = &mut cmd
-    {
+    if let PolicyCommand::SetMonitoringLine(SetMonitoringLine { province, .. }) = &mut cmd.body {
         *province = code("42");
-        actor.jurisdiction = code("42");
+        cmd.actor.jurisdiction = code("42");
     }
     let err = given(&book_events).when(cmd).then_err();
     assert_eq!(err.code(), "POLICY_PROVINCE_MISMATCH");

@@ -9,13 +9,15 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::calendar::{YearMonth, china_date};
-use crate::decider::Decider;
-use crate::household::*;
-use crate::vocab::*;
+use dixian_domain::Command;
+use dixian_domain::calendar::{YearMonth, china_date};
+use dixian_domain::decider::Decider;
+use dixian_domain::household::*;
+use dixian_domain::vocab::*;
 use proptest::strategy::ValueTree;
 
-use super::fixtures::*;
+use dixian_testkit::household::*;
+use dixian_testkit::*;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -95,7 +97,7 @@ impl Sim {
         &self.story.state
     }
 
-    fn command(&mut self, op: &Op) -> Option<HouseholdCommand> {
+    fn command(&mut self, op: &Op) -> Option<Command<HouseholdCommand>> {
         let at = self.today;
         let state = self.state().clone();
         Some(match op {
@@ -120,16 +122,19 @@ impl Sim {
             Op::CorrectIncome { above } => {
                 let record = state.incomes.last()?;
                 let per_capita = if *above { LINE_FEN + 1 } else { LINE_FEN };
-                HouseholdCommand::CorrectIncome {
-                    actor: township(),
-                    at: day(at),
-                    income_id: record.income_id,
-                    components: IncomeComponents {
-                        wage_fen: per_capita * i64::from(record.resident_members),
-                        ..IncomeComponents::default()
+                Command::new(
+                    township(),
+                    day(at),
+                    CorrectIncome {
+                        income_id: record.income_id,
+                        components: IncomeComponents {
+                            wage_fen: per_capita * i64::from(record.resident_members),
+                            ..IncomeComponents::default()
+                        },
+                        reason: "复核".into(),
                     },
-                    reason: "复核".into(),
-                }
+                )
+                .under(policy())
             }
             Op::Assess { secure } => assess(
                 self.fresh(),
@@ -168,12 +173,15 @@ impl Sim {
                 } else {
                     Relation::Spouse
                 };
-                HouseholdCommand::UpdateMember {
-                    actor: grid_worker(),
-                    at: day(at),
-                    member: member(which, relation, labour),
-                    note: String::new(),
-                }
+                Command::new(
+                    grid_worker(),
+                    day(at),
+                    UpdateMember {
+                        member: member(which, relation, labour),
+                        note: String::new(),
+                    },
+                )
+                .under(policy())
             }
             Op::ReturnCase => {
                 if state.removal.is_some() {
@@ -189,56 +197,73 @@ impl Sim {
                     democratic_review(at, ReviewResult::Reject)
                 }
             }
-            Op::Objection => HouseholdCommand::RecordNoticeObjection {
-                actor: grid_worker(),
-                at: day(at),
-                objection_id: id(self.fresh()),
-                summary: "异议".into(),
-            },
+            Op::Objection => Command::new(
+                grid_worker(),
+                day(at),
+                RecordNoticeObjection {
+                    objection_id: id(self.fresh()),
+                    summary: "异议".into(),
+                },
+            )
+            .under(policy()),
             Op::Reverify => {
                 let notice = state.open_notice()?;
                 let (objection_id, _) = notice
                     .objections
                     .iter()
                     .find(|(_, o)| o.reverified.is_none())?;
-                HouseholdCommand::RecordObjectionReverification {
-                    actor: township(),
-                    at: day(at),
-                    objection_id: *objection_id,
-                    findings: "已复核".into(),
-                    upheld: false,
-                    attachments: vec![],
-                }
+                Command::new(
+                    township(),
+                    day(at),
+                    RecordObjectionReverification {
+                        objection_id: *objection_id,
+                        findings: "已复核".into(),
+                        upheld: false,
+                        attachments: vec![],
+                    },
+                )
+                .under(policy())
             }
-            Op::Withdraw => HouseholdCommand::WithdrawRemoval {
-                actor: township(),
-                at: day(at),
-                reason: "撤回".into(),
-            },
-            Op::RejectInclusion => HouseholdCommand::RejectInclusion {
-                actor: county(),
-                at: day(at),
-                reason: "不符合".into(),
-            },
-            Op::Rollback => HouseholdCommand::RollbackRemoval {
-                actor: county(),
-                at: day(at),
-                reason: "回退".into(),
-            },
-            Op::GreenChannel => HouseholdCommand::OpenGreenChannel {
-                actor: township(),
-                at: day(at),
-                policy: policy(),
-                risk_type: RiskType::Disaster,
-                reason: "受灾".into(),
-            },
+            Op::Withdraw => Command::new(
+                township(),
+                day(at),
+                WithdrawRemoval {
+                    reason: "撤回".into(),
+                },
+            )
+            .under(policy()),
+            Op::RejectInclusion => Command::new(
+                county(),
+                day(at),
+                RejectInclusion {
+                    reason: "不符合".into(),
+                },
+            )
+            .under(policy()),
+            Op::Rollback => Command::new(
+                county(),
+                day(at),
+                RollbackRemoval {
+                    reason: "回退".into(),
+                },
+            )
+            .under(policy()),
+            Op::GreenChannel => Command::new(
+                township(),
+                day(at),
+                OpenGreenChannel {
+                    risk_type: RiskType::Disaster,
+                    reason: "受灾".into(),
+                },
+            )
+            .under(policy()),
         })
     }
 
     /// The natural next step of whatever procedure the household is in.
-    fn advance(&mut self, state: &HouseholdState, at: i64) -> HouseholdCommand {
+    fn advance(&mut self, state: &HouseholdState, at: i64) -> Command<HouseholdCommand> {
         if let Some(removal) = &state.removal {
-            return match removal.stage {
+            return match removal.steps.stage {
                 RemovalStage::Proposed => removal_verification(at),
                 RemovalStage::Verified | RemovalStage::ReviewRejected => {
                     removal_review(at, ReviewResult::Approve)
@@ -252,7 +277,7 @@ impl Sim {
             };
         }
         match (&state.identification, state.status) {
-            (Some(identification), _) => match identification.stage {
+            (Some(identification), _) => match identification.steps.stage {
                 IdentificationStage::Applied => home_verification(at, &[101, 104]),
                 IdentificationStage::HomeVerified => data_comparison(at),
                 IdentificationStage::DataCompared | IdentificationStage::ReviewRejected => {
@@ -275,7 +300,11 @@ impl Sim {
             (None, MonitoringStatus::Monitored) => propose_removal(at),
             (None, _) => {
                 let mut cmd = apply(at);
-                if let HouseholdCommand::ApplyForMonitoring { application_id, .. } = &mut cmd {
+                if let HouseholdCommand::ApplyForMonitoring(ApplyForMonitoring {
+                    application_id,
+                    ..
+                }) = &mut cmd.body
+                {
                     *application_id = id(self.fresh());
                 }
                 cmd
@@ -286,8 +315,8 @@ impl Sim {
     fn step(&mut self, op: &Op) {
         let Some(cmd) = self.command(op) else { return };
         let checks_removal = matches!(
-            cmd,
-            HouseholdCommand::ProposeRemoval { .. } | HouseholdCommand::ApproveRemoval { .. }
+            cmd.body,
+            HouseholdCommand::ProposeRemoval(_) | HouseholdCommand::ApproveRemoval(_)
         );
         let expected = checks_removal.then(|| oracle(&self.story.events, date_of(self.today)));
         let result = Household::decide(&cmd, &self.story.state);
@@ -296,10 +325,10 @@ impl Sim {
                 assert!(
                     eligible,
                     "{} succeeded for an ineligible household",
-                    cmd.action()
+                    cmd.body.action()
                 );
             }
-            let plain_proposal = matches!(cmd, HouseholdCommand::ProposeRemoval { .. })
+            let plain_proposal = matches!(cmd.body, HouseholdCommand::ProposeRemoval(_))
                 && self.story.state.status == MonitoringStatus::Monitored
                 && self.story.state.removal.is_none();
             if plain_proposal {
@@ -311,7 +340,7 @@ impl Sim {
             }
         }
         if let Ok(events) = result {
-            if matches!(cmd, HouseholdCommand::ApproveRemoval { .. }) {
+            if matches!(cmd.body, HouseholdCommand::ApproveRemoval(_)) {
                 self.removals += 1;
             }
             for event in events {
@@ -482,13 +511,16 @@ fn every_household_event_variant_round_trips_through_json() {
             .then(link_alert(1, 231))
             .then(close_linked_alert(1, 232)),
         samples_story(),
-        Story::eligible()
-            .then(propose_removal(200))
-            .then(HouseholdCommand::WithdrawRemoval {
-                actor: county(),
-                at: day(201),
-                reason: "材料不足".into(),
-            }),
+        Story::eligible().then(propose_removal(200)).then(
+            Command::new(
+                county(),
+                day(201),
+                WithdrawRemoval {
+                    reason: "材料不足".into(),
+                },
+            )
+            .under(policy()),
+        ),
     ];
     for story in stories {
         for event in story.events {
@@ -508,113 +540,175 @@ fn every_household_event_variant_round_trips_through_json() {
     }
 }
 
-fn rollback_for_samples() -> HouseholdCommand {
-    HouseholdCommand::RollbackRemoval {
-        actor: county(),
-        at: day(230),
-        reason: "回退".into(),
-    }
+fn rollback_for_samples() -> Command<HouseholdCommand> {
+    Command::new(
+        county(),
+        day(230),
+        RollbackRemoval {
+            reason: "回退".into(),
+        },
+    )
+    .under(policy())
 }
 
 /// The events the removal story does not produce.
 fn samples_story() -> Story {
     Story::registered()
-        .then(HouseholdCommand::RemoveMember {
-            actor: grid_worker(),
-            at: day(1),
-            member_id: id(SPOUSE),
-            reason: MemberChangeReason::MovedOut,
-            date: date_of(1),
-        })
-        .then(HouseholdCommand::UpdateMember {
-            actor: grid_worker(),
-            at: day(1),
-            member: member(HEAD, Relation::Head, LabourCapacity::Weak),
-            note: "年老".into(),
-        })
-        .then(HouseholdCommand::TagFocusGroup {
-            actor: grid_worker(),
-            at: day(1),
-            group: FocusGroup::SuddenDifficulty,
-            reason: "突发大病".into(),
-        })
-        .then(HouseholdCommand::UntagFocusGroup {
-            actor: grid_worker(),
-            at: day(1),
-            group: FocusGroup::SuddenDifficulty,
-            reason: "已纳入监测".into(),
-        })
+        .then(
+            Command::new(
+                grid_worker(),
+                day(1),
+                RemoveMember {
+                    member_id: id(SPOUSE),
+                    reason: MemberChangeReason::MovedOut,
+                    date: date_of(1),
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                grid_worker(),
+                day(1),
+                UpdateMember {
+                    member: member(HEAD, Relation::Head, LabourCapacity::Weak),
+                    note: "年老".into(),
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                grid_worker(),
+                day(1),
+                TagFocusGroup {
+                    group: FocusGroup::SuddenDifficulty,
+                    reason: "突发大病".into(),
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                grid_worker(),
+                day(1),
+                UntagFocusGroup {
+                    group: FocusGroup::SuddenDifficulty,
+                    reason: "已纳入监测".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(record_income(20, "2024-01", 500_000, 1))
-        .then(HouseholdCommand::CorrectIncome {
-            actor: township(),
-            at: day(2),
-            income_id: id(20),
-            components: IncomeComponents {
-                transfer_fen: 600_000,
-                ..IncomeComponents::default()
-            },
-            reason: "补录低保金".into(),
-        })
+        .then(
+            Command::new(
+                township(),
+                day(2),
+                CorrectIncome {
+                    income_id: id(20),
+                    components: IncomeComponents {
+                        transfer_fen: 600_000,
+                        ..IncomeComponents::default()
+                    },
+                    reason: "补录低保金".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(visit(
             grid_worker(),
             VisitKind::RoutineGridVisit,
             21,
             day(2),
         ))
-        .then(HouseholdCommand::CorrectVisitFindings {
-            actor: grid_worker(),
-            at: day(2),
-            visit_id: id(21),
-            findings: "更正".into(),
-            reason: "笔误".into(),
-        })
+        .then(
+            Command::new(
+                grid_worker(),
+                day(2),
+                CorrectVisitFindings {
+                    visit_id: id(21),
+                    findings: "更正".into(),
+                    reason: "笔误".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(apply(3))
-        .then(HouseholdCommand::OpenGreenChannel {
-            actor: township(),
-            at: day(3),
-            policy: policy(),
-            risk_type: RiskType::Accident,
-            reason: "交通事故".into(),
-        })
+        .then(
+            Command::new(
+                township(),
+                day(3),
+                OpenGreenChannel {
+                    risk_type: RiskType::Accident,
+                    reason: "交通事故".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(create_plan(22, 3))
         .then(add_measure(23, &[RiskType::Accident], 3))
-        .then(HouseholdCommand::RecordMeasureProgress {
-            actor: cadre(),
-            at: day(4),
-            measure_id: id(23),
-            progress: "进行中".into(),
-            percent: 50,
-        })
-        .then(HouseholdCommand::CompleteMeasure {
-            actor: cadre(),
-            at: day(5),
-            measure_id: id(23),
-            outcome: "完成".into(),
-            completed_on: date_of(5),
-        })
+        .then(
+            Command::new(
+                cadre(),
+                day(4),
+                RecordMeasureProgress {
+                    measure_id: id(23),
+                    progress: "进行中".into(),
+                    percent: 50,
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                cadre(),
+                day(5),
+                CompleteMeasure {
+                    measure_id: id(23),
+                    outcome: "完成".into(),
+                    completed_on: date_of(5),
+                },
+            )
+            .under(policy()),
+        )
         .then(home_verification(4, &[101, 104]))
         .then(data_comparison(4))
         .then(democratic_review(5, ReviewResult::Approve))
         .then(start_notice(5))
-        .then(HouseholdCommand::RecordNoticeObjection {
-            actor: grid_worker(),
-            at: day(6),
-            objection_id: id(24),
-            summary: "异议".into(),
-        })
-        .then(HouseholdCommand::RecordObjectionReverification {
-            actor: township(),
-            at: day(7),
-            objection_id: id(24),
-            findings: "不成立".into(),
-            upheld: false,
-            attachments: vec![],
-        })
-        .then(HouseholdCommand::RejectInclusion {
-            actor: county(),
-            at: day(8),
-            reason: "评估后不纳入".into(),
-        })
+        .then(
+            Command::new(
+                grid_worker(),
+                day(6),
+                RecordNoticeObjection {
+                    objection_id: id(24),
+                    summary: "异议".into(),
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                township(),
+                day(7),
+                RecordObjectionReverification {
+                    objection_id: id(24),
+                    findings: "不成立".into(),
+                    upheld: false,
+                    attachments: vec![],
+                },
+            )
+            .under(policy()),
+        )
+        .then(
+            Command::new(
+                county(),
+                day(8),
+                RejectInclusion {
+                    reason: "评估后不纳入".into(),
+                },
+            )
+            .under(policy()),
+        )
         .then(apply(9))
         .then(home_verification(9, &[101, 104]))
         .then(data_comparison(9))
@@ -625,10 +719,15 @@ fn samples_story() -> Story {
         .then(approve_inclusion(15, &[RiskType::Accident]))
         // The plan made under the green channel serves the episode it led to.
         .then(add_measure(26, &[RiskType::Accident], 15))
-        .then(HouseholdCommand::UpdateMember {
-            actor: grid_worker(),
-            at: day(15),
-            member: member(HEAD, Relation::Head, LabourCapacity::Normal),
-            note: String::new(),
-        })
+        .then(
+            Command::new(
+                grid_worker(),
+                day(15),
+                UpdateMember {
+                    member: member(HEAD, Relation::Head, LabourCapacity::Normal),
+                    note: String::new(),
+                },
+            )
+            .under(policy()),
+        )
 }

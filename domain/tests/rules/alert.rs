@@ -2,15 +2,16 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use crate::actor::{Actor, Role};
-use crate::decider::Decider;
-use crate::error::{DomainError, ErrorKind, FieldError};
-use crate::policy::{Policy, PolicyBook, shandong_defaults};
-use crate::region::RegionCode;
-use crate::testing;
-use crate::vocab::{MeasureType, StudyDecision};
+use dixian_domain::actor::{Actor, Role};
+use dixian_domain::decider::Decider;
+use dixian_domain::error::{DomainError, ErrorKind, FieldError};
+use dixian_domain::policy::{Policy, PolicyBook, shandong_defaults};
+use dixian_domain::region::RegionCode;
+use dixian_domain::vocab::{MeasureType, StudyDecision};
+use dixian_testkit::given as testing;
 
-use super::*;
+use dixian_domain::Command;
+use dixian_domain::alert::*;
 
 const VILLAGE: &str = "370305101201";
 
@@ -47,20 +48,22 @@ fn policy() -> PolicyBook {
     ))
 }
 
-fn raise(alert: u128, household: Option<u128>, trigger: &str) -> AlertCommand {
-    AlertCommand::RaiseAlert {
-        actor: actor(Role::CountyOfficer),
-        at: hour(0),
-        policy: policy(),
-        alert_id: id(alert),
-        source: AlertSource::DepartmentData,
-        department: Some(Department::MedicalInsurance),
-        trigger_code: trigger.into(),
-        trigger_text: "住院自付超过2万元".into(),
-        severity: Severity::High,
-        household_id: household.map(id),
-        village: code(VILLAGE),
-    }
+fn raise(alert: u128, household: Option<u128>, trigger: &str) -> Command<AlertCommand> {
+    Command::new(
+        actor(Role::CountyOfficer),
+        hour(0),
+        RaiseAlert {
+            alert_id: id(alert),
+            source: AlertSource::DepartmentData,
+            department: Some(Department::MedicalInsurance),
+            trigger_code: trigger.into(),
+            trigger_text: "住院自付超过2万元".into(),
+            severity: Severity::High,
+            household_id: household.map(id),
+            village: code(VILLAGE),
+        },
+    )
+    .under(policy())
 }
 
 fn raised() -> Vec<AlertEvent> {
@@ -71,47 +74,65 @@ fn raised() -> Vec<AlertEvent> {
     .unwrap()
 }
 
-fn first_round(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::RecordFirstRoundFeedback {
-        actor: actor(Role::GridWorker),
+fn first_round(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        actor(Role::GridWorker),
         at,
-        findings: "入户核实，确有大额医疗支出".into(),
-        risk_confirmed: true,
-        visit_id: Some(id(50)),
-        attachments: vec![],
+        RecordFirstRoundFeedback {
+            findings: "入户核实，确有大额医疗支出".into(),
+            risk_confirmed: true,
+            visit_id: Some(id(50)),
+            attachments: vec![],
+        },
+    )
+}
+
+fn study(decision: StudyDecision, at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        actor(Role::TownshipOfficer),
+        at,
+        RecordSecondRoundStudy {
+            decision,
+            measure: Some(PlannedMeasure {
+                measure_type: MeasureType::Medical,
+                description: "申请医疗救助".into(),
+            }),
+            reason: String::new(),
+            application: (decision == StudyDecision::StartIdentification).then(application),
+        },
+    )
+}
+
+/// What the household signed, for a study that starts its identification.
+fn application() -> StudyApplication {
+    StudyApplication {
+        signed_authorisation: true,
+        statement: "户主住院，申请纳入监测".into(),
+        attachments: vec![dixian_domain::AttachmentHash::parse(&"ab".repeat(32)).unwrap()],
     }
 }
 
-fn study(decision: StudyDecision, at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::RecordSecondRoundStudy {
-        actor: actor(Role::TownshipOfficer),
+fn close(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        actor(Role::TownshipOfficer),
         at,
-        decision,
-        measure: Some(PlannedMeasure {
-            measure_type: MeasureType::Medical,
-            description: "申请医疗救助".into(),
-        }),
-        reason: String::new(),
-    }
+        CloseAlert {
+            note: "办结".into(),
+        },
+    )
 }
 
-fn close(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::CloseAlert {
-        actor: actor(Role::TownshipOfficer),
+fn escalate(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        actor(Role::CountyOfficer),
         at,
-        note: "办结".into(),
-    }
+        EscalateAlert {
+            note: "督办".into(),
+        },
+    )
 }
 
-fn escalate(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::EscalateAlert {
-        actor: actor(Role::CountyOfficer),
-        at,
-        note: "督办".into(),
-    }
-}
-
-fn history(cmds: &[AlertCommand]) -> Vec<AlertEvent> {
+fn history(cmds: &[Command<AlertCommand>]) -> Vec<AlertEvent> {
     let mut events = raised();
     for cmd in cmds {
         let state = Alert::replay(&events);
@@ -133,7 +154,7 @@ fn raising_an_alert_computes_both_deadlines_from_the_policy_in_force() {
 #[test]
 fn a_department_alert_must_name_its_department() {
     let mut cmd = raise(1, None, "X");
-    if let AlertCommand::RaiseAlert { department, .. } = &mut cmd {
+    if let AlertCommand::RaiseAlert(RaiseAlert { department, .. }) = &mut cmd.body {
         *department = None;
     }
     given(&[])
@@ -144,9 +165,9 @@ fn a_department_alert_must_name_its_department() {
 #[test]
 fn a_grid_screening_alert_names_no_department() {
     let mut cmd = raise(1, None, "X");
-    if let AlertCommand::RaiseAlert { source, actor, .. } = &mut cmd {
+    if let AlertCommand::RaiseAlert(RaiseAlert { source, .. }) = &mut cmd.body {
         *source = AlertSource::GridScreening;
-        *actor = super::tests::actor(Role::GridWorker);
+        cmd.actor = actor(Role::GridWorker);
     }
     let err = given(&[]).when(cmd).then_err();
     assert_eq!(err.field(), Some("department"));
@@ -156,7 +177,7 @@ fn a_grid_screening_alert_names_no_department() {
 #[test]
 fn an_alert_belongs_to_a_village() {
     let mut cmd = raise(1, None, "X");
-    if let AlertCommand::RaiseAlert { village, .. } = &mut cmd {
+    if let AlertCommand::RaiseAlert(RaiseAlert { village, .. }) = &mut cmd.body {
         *village = code("370305101");
     }
     let err = given(&[]).when(cmd).then_err();
@@ -205,8 +226,8 @@ fn first_round_feedback_is_recorded_once() {
 #[test]
 fn the_township_does_not_give_the_village_feedback() {
     let mut cmd = first_round(hour(5));
-    if let AlertCommand::RecordFirstRoundFeedback { actor, .. } = &mut cmd {
-        *actor = super::tests::actor(Role::TownshipOfficer);
+    {
+        cmd.actor = actor(Role::TownshipOfficer);
     }
     assert_eq!(
         given(&raised()).when(cmd).then_err().code(),
@@ -217,8 +238,8 @@ fn the_township_does_not_give_the_village_feedback() {
 #[test]
 fn a_spot_checker_cannot_raise_an_alert() {
     let mut cmd = raise(2, None, "X");
-    if let AlertCommand::RaiseAlert { actor, .. } = &mut cmd {
-        *actor = super::tests::actor(Role::SpotChecker);
+    {
+        cmd.actor = actor(Role::SpotChecker);
     }
     assert_eq!(given(&[]).when(cmd).then_err().code(), "ROLE_NOT_ALLOWED");
 }
@@ -226,8 +247,8 @@ fn a_spot_checker_cannot_raise_an_alert() {
 #[test]
 fn a_township_officer_of_another_township_is_forbidden() {
     let mut cmd = study(StudyDecision::StartIdentification, hour(10));
-    if let AlertCommand::RecordSecondRoundStudy { actor, .. } = &mut cmd {
-        actor.jurisdiction = code("370305102");
+    {
+        cmd.actor.jurisdiction = code("370305102");
     }
     let err = given(&history(&[first_round(hour(5))]))
         .when(cmd)
@@ -248,7 +269,9 @@ fn the_second_round_study_waits_for_the_first_round() {
 #[test]
 fn dismissing_an_alert_needs_a_reason() {
     let mut cmd = study(StudyDecision::NoRiskDismissed, hour(10));
-    if let AlertCommand::RecordSecondRoundStudy { measure, .. } = &mut cmd {
+    if let AlertCommand::RecordSecondRoundStudy(RecordSecondRoundStudy { measure, .. }) =
+        &mut cmd.body
+    {
         *measure = None;
     }
     given(&history(&[first_round(hour(5))]))
@@ -259,7 +282,9 @@ fn dismissing_an_alert_needs_a_reason() {
 #[test]
 fn a_study_records_a_measure_or_the_reason_for_none() {
     let mut cmd = study(StudyDecision::StartIdentification, hour(10));
-    if let AlertCommand::RecordSecondRoundStudy { measure, .. } = &mut cmd {
+    if let AlertCommand::RecordSecondRoundStudy(RecordSecondRoundStudy { measure, .. }) =
+        &mut cmd.body
+    {
         *measure = None;
     }
     let err = given(&history(&[first_round(hour(5))]))
@@ -267,7 +292,9 @@ fn a_study_records_a_measure_or_the_reason_for_none() {
         .then_err();
     assert_eq!(err, AlertError::MeasureOrReasonRequired);
     assert_eq!(err.field(), Some("measure"));
-    if let AlertCommand::RecordSecondRoundStudy { reason, .. } = &mut cmd {
+    if let AlertCommand::RecordSecondRoundStudy(RecordSecondRoundStudy { reason, .. }) =
+        &mut cmd.body
+    {
         *reason = "先纳入识别程序再定措施".into();
     }
     assert_eq!(
@@ -436,13 +463,16 @@ fn a_closed_alert_offers_no_summary_for_deduplication() {
     assert_eq!(open.summary().unwrap().alert_id, id(1));
     let closed = Alert::replay(&history(&[
         first_round(hour(5)),
-        AlertCommand::RecordSecondRoundStudy {
-            actor: actor(Role::TownshipOfficer),
-            at: hour(6),
-            decision: StudyDecision::NoRiskDismissed,
-            measure: None,
-            reason: "医疗费用已由大病保险报销，无返贫风险".into(),
-        },
+        Command::new(
+            actor(Role::TownshipOfficer),
+            hour(6),
+            RecordSecondRoundStudy {
+                decision: StudyDecision::NoRiskDismissed,
+                measure: None,
+                reason: "医疗费用已由大病保险报销，无返贫风险".into(),
+                application: None,
+            },
+        ),
         close(hour(7)),
     ]));
     assert_eq!(closed.summary(), None);
@@ -512,13 +542,7 @@ proptest! {
                 Op::FirstRound => first_round(hour(h)),
                 Op::Study(d) => {
                     let decision = StudyDecision::ALL[usize::from(d)];
-                    AlertCommand::RecordSecondRoundStudy {
-                        actor: actor(Role::TownshipOfficer),
-                        at: hour(h),
-                        decision,
-                        measure: None,
-                        reason: "研判".into(),
-                    }
+                    Command::new(actor(Role::TownshipOfficer), hour(h), RecordSecondRoundStudy { decision, measure: None, reason: "研判".into(), application: Some(application()) })
                 }
                 Op::Close => close(hour(h)),
                 Op::Escalate => escalate(hour(h)),

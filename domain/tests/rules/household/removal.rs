@@ -1,11 +1,13 @@
-use crate::actor::Role;
-use crate::calendar::YearMonth;
-use crate::error::{DomainError, ErrorKind};
-use crate::household::*;
-use crate::policy::PolicyRules;
-use crate::vocab::*;
+use dixian_domain::Command;
+use dixian_domain::actor::Role;
+use dixian_domain::calendar::YearMonth;
+use dixian_domain::error::{DomainError, ErrorKind};
+use dixian_domain::household::*;
+use dixian_domain::policy::PolicyRules;
+use dixian_domain::vocab::*;
 
-use super::fixtures::*;
+use dixian_testkit::household::*;
+use dixian_testkit::*;
 
 #[test]
 fn removal_before_six_months_is_rejected_with_every_reason() {
@@ -47,7 +49,7 @@ fn an_eligible_household_can_be_proposed_for_removal() {
     assert!(removal_eligibility_under(&story.state, &policy(), date_of(200)).eligible);
     let proposed = story.then(propose_removal(200));
     assert_eq!(
-        proposed.state.removal.as_ref().unwrap().stage,
+        proposed.state.removal.as_ref().unwrap().steps.stage,
         RemovalStage::Proposed
     );
 }
@@ -64,12 +66,17 @@ fn six_months_are_counted_from_the_county_approval_date() {
 fn a_household_without_labour_stays_monitored_under_the_safety_net() {
     let mut history = Story::eligible();
     for (n, relation) in [(HEAD, Relation::Head), (SPOUSE, Relation::Spouse)] {
-        history = history.then(HouseholdCommand::UpdateMember {
-            actor: grid_worker(),
-            at: day(200),
-            member: member(n, relation, LabourCapacity::Lost),
-            note: "因病丧失劳动力".into(),
-        });
+        history = history.then(
+            Command::new(
+                grid_worker(),
+                day(200),
+                UpdateMember {
+                    member: member(n, relation, LabourCapacity::Lost),
+                    note: "因病丧失劳动力".into(),
+                },
+            )
+            .under(policy()),
+        );
     }
     given(&history.events).when(propose_removal(200)).then(Err(
         HouseholdError::RemovalNotEligible {
@@ -80,18 +87,28 @@ fn a_household_without_labour_stays_monitored_under_the_safety_net() {
 
 #[test]
 fn one_weak_worker_is_enough_labour() {
-    let story = Story::eligible().then(HouseholdCommand::UpdateMember {
-        actor: grid_worker(),
-        at: day(200),
-        member: member(SPOUSE, Relation::Spouse, LabourCapacity::None),
-        note: String::new(),
-    });
-    let story = story.then(HouseholdCommand::UpdateMember {
-        actor: grid_worker(),
-        at: day(200),
-        member: member(HEAD, Relation::Head, LabourCapacity::Weak),
-        note: String::new(),
-    });
+    let story = Story::eligible().then(
+        Command::new(
+            grid_worker(),
+            day(200),
+            UpdateMember {
+                member: member(SPOUSE, Relation::Spouse, LabourCapacity::None),
+                note: String::new(),
+            },
+        )
+        .under(policy()),
+    );
+    let story = story.then(
+        Command::new(
+            grid_worker(),
+            day(200),
+            UpdateMember {
+                member: member(HEAD, Relation::Head, LabourCapacity::Weak),
+                note: String::new(),
+            },
+        )
+        .under(policy()),
+    );
     assert!(removal_eligibility_under(&story.state, &policy(), date_of(200)).eligible);
 }
 
@@ -136,16 +153,21 @@ fn income_exactly_at_the_line_is_not_above_it() {
 
 #[test]
 fn a_corrected_income_record_counts_with_its_corrected_amount() {
-    let story = Story::eligible().then(HouseholdCommand::CorrectIncome {
-        actor: township(),
-        at: day(200),
-        income_id: id(905),
-        components: IncomeComponents {
-            wage_fen: 2 * 500_000,
-            ..IncomeComponents::default()
-        },
-        reason: "核减务工收入".into(),
-    });
+    let story = Story::eligible().then(
+        Command::new(
+            township(),
+            day(200),
+            CorrectIncome {
+                income_id: id(905),
+                components: IncomeComponents {
+                    wage_fen: 2 * 500_000,
+                    ..IncomeComponents::default()
+                },
+                reason: "核减务工收入".into(),
+            },
+        )
+        .under(policy()),
+    );
     let reasons = removal_eligibility_under(&story.state, &policy(), date_of(200)).reasons;
     assert_eq!(reasons[0].code(), "INCOME_NOT_STABLY_ABOVE_LINE");
 }
@@ -260,7 +282,10 @@ fn approving_a_removal_skipping_its_steps_is_out_of_order() {
 #[test]
 fn removal_verification_needs_two_distinct_people() {
     let mut cmd = removal_verification(201);
-    if let HouseholdCommand::RecordRemovalVerification { verifier_ids, .. } = &mut cmd {
+    if let HouseholdCommand::RecordRemovalVerification(RecordVerification {
+        verifier_ids, ..
+    }) = &mut cmd.body
+    {
         *verifier_ids = vec![id(101)];
     }
     given(&Story::eligible().then(propose_removal(200)).events)
@@ -293,17 +318,23 @@ fn an_objection_to_a_removal_notice_must_be_reverified() {
         .then(removal_verification(201))
         .then(removal_review(202, ReviewResult::Approve))
         .then(start_removal_notice(202))
-        .then(HouseholdCommand::RecordNoticeObjection {
-            actor: grid_worker(),
-            at: day(203),
-            objection_id: id(72),
-            summary: "邻居反映该户仍有大额医疗支出".into(),
-        });
+        .then(
+            Command::new(
+                grid_worker(),
+                day(203),
+                RecordNoticeObjection {
+                    objection_id: id(72),
+                    summary: "邻居反映该户仍有大额医疗支出".into(),
+                },
+            )
+            .under(policy()),
+        );
     assert_eq!(
         open.state
             .removal
             .as_ref()
             .unwrap()
+            .steps
             .notice
             .as_ref()
             .unwrap()
@@ -328,8 +359,8 @@ fn a_removal_return_goes_back_to_verification() {
         .then(close_removal_notice(208))
         .then(removal_township_review(209, TownshipDecision::Return));
     let removal = returned.state.removal.as_ref().unwrap();
-    assert_eq!(removal.stage, RemovalStage::Proposed);
-    assert_eq!(removal.returns, 1);
+    assert_eq!(removal.steps.stage, RemovalStage::Proposed);
+    assert_eq!(removal.steps.returns, 1);
 }
 
 #[test]
@@ -338,11 +369,16 @@ fn a_withdrawn_removal_can_be_proposed_again() {
         .then(propose_removal(200))
         .then(removal_verification(201))
         .then(removal_review(202, ReviewResult::Reject))
-        .then(HouseholdCommand::WithdrawRemoval {
-            actor: township(),
-            at: day(203),
-            reason: "民主评议未通过".into(),
-        });
+        .then(
+            Command::new(
+                township(),
+                day(203),
+                WithdrawRemoval {
+                    reason: "民主评议未通过".into(),
+                },
+            )
+            .under(policy()),
+        );
     assert!(matches!(
         withdrawn.last(),
         HouseholdEvent::RemovalWithdrawn {
@@ -363,8 +399,8 @@ fn a_withdrawn_removal_can_be_proposed_again() {
 #[test]
 fn only_the_county_approves_a_removal() {
     let mut cmd = approve_removal(210);
-    if let HouseholdCommand::ApproveRemoval { actor, .. } = &mut cmd {
-        *actor = township();
+    {
+        cmd.actor = township();
     }
     let err = given(&Story::removal_township_approved().events)
         .when(cmd)
@@ -374,12 +410,15 @@ fn only_the_county_approves_a_removal() {
     assert_eq!(err.kind().graphql_code(), "FORBIDDEN");
 }
 
-fn rollback(at: i64) -> HouseholdCommand {
-    HouseholdCommand::RollbackRemoval {
-        actor: county(),
-        at: day(at),
-        reason: "回访发现收入不稳定".into(),
-    }
+fn rollback(at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        county(),
+        day(at),
+        RollbackRemoval {
+            reason: "回访发现收入不稳定".into(),
+        },
+    )
+    .under(policy())
 }
 
 #[test]
@@ -436,13 +475,16 @@ fn re_identification_after_removal_opens_a_new_linked_episode() {
 
 #[test]
 fn a_rejected_reentry_leaves_the_household_removed() {
-    let rejected = Story::removed()
-        .then(apply(300))
-        .then(HouseholdCommand::RejectInclusion {
-            actor: township(),
-            at: day(301),
-            reason: "核实无返贫风险".into(),
-        });
+    let rejected = Story::removed().then(apply(300)).then(
+        Command::new(
+            township(),
+            day(301),
+            RejectInclusion {
+                reason: "核实无返贫风险".into(),
+            },
+        )
+        .under(policy()),
+    );
     assert_eq!(rejected.state.status, MonitoringStatus::RiskRemoved);
 }
 
@@ -551,8 +593,8 @@ fn ineligibility_reasons_serialise_with_their_code_and_speak_chinese() {
 #[test]
 fn a_village_secretary_proposes_and_a_grid_worker_does_not() {
     let mut cmd = propose_removal(200);
-    if let HouseholdCommand::ProposeRemoval { actor, .. } = &mut cmd {
-        *actor = grid_worker();
+    {
+        cmd.actor = grid_worker();
     }
     let err = given(&Story::eligible().events).when(cmd).then_err();
     assert_eq!(err.code(), "ROLE_NOT_ALLOWED");

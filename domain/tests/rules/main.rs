@@ -1,0 +1,6 @@
+//! The domain's rules as given/when/then sentences, and its invariants as properties.
+
+mod alert;
+mod household;
+mod policy;
+mod user;
