@@ -37,6 +37,10 @@ pub trait DomainError: std::error::Error {
     fn field(&self) -> Option<&'static str> {
         None
     }
+    /// Every failing reason (code, Chinese message), for refusals that list several.
+    fn reasons(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A bad value in one field of a command.

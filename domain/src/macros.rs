@@ -82,6 +82,15 @@ macro_rules! events {
             )+
         }
 
+        impl $crate::event::Fact for $name {
+            fn event_type(&self) -> &'static str {
+                $name::event_type(self)
+            }
+            fn at(&self) -> chrono::DateTime<chrono::Utc> {
+                $name::at(self)
+            }
+        }
+
         impl $name {
             /// Every event type name, in declaration order.
             pub const TYPES: &'static [&'static str] = &[$(stringify!($variant)),+];

@@ -206,4 +206,14 @@ impl DomainError for HouseholdError {
             _ => None,
         }
     }
+
+    fn reasons(&self) -> Vec<(String, String)> {
+        match self {
+            Self::RemovalNotEligible { reasons } => reasons
+                .iter()
+                .map(|r| (r.code().to_owned(), r.message_zh()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }

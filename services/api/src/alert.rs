@@ -2,84 +2,47 @@
 //! first-round feedback, the township's second-round study (一户一档一研究一措施), escalation
 //! (督办) and closing; the alert file and the alert queue.
 //!
-//! An alert is its own stream (`alert-<uuid>`) in the county ledger of its village. Some alert
-//! commands have a consequence on the household's stream; the service records it right after
-//! the alert command, as a second command with its own id derived from the client's (so a retry
-//! of the client's command id repeats neither):
-//!
-//! | alert command | household follow-up |
-//! |---|---|
-//! | a new alert naming a household | `LinkAlert` (the household knows its open alerts; removal waits for them) |
-//! | a study deciding `START_IDENTIFICATION` | `ApplyForMonitoring` with `sourceAlert` and the signed authorisation |
-//! | closing an alert naming a household | `CloseLinkedAlert` with the disposition |
-//!
-//! The two appends are not atomic (two streams). The alert command is the record of truth and
-//! is written first; if the follow-up fails, the payload's `followUp` says so (with the error
-//! code) and the client's retry of the same command id completes it: the alert command answers
-//! with its first result and the follow-up, being idempotent under its derived id, is applied
-//! (or answers with its own first result).
-//!
-//! Deduplication: a raise naming a household takes a per-household advisory lock, then looks for
-//! open alerts with the same trigger in the log (the household's linked alerts, folded) and in
-//! the `casework.alert_queue` read model (which also sees alerts whose link failed). Under the
-//! lock, two identical warnings arriving together cannot both become new alerts.
+//! An alert is its own stream (`alert-<uuid>`) in the county ledger of its village. What an
+//! alert command means for the household's file — the link when a raise names it, the
+//! application a study files, the close — is a reaction (`dixian_commands::alert_reactions`),
+//! issued exactly once by the alert reactor after the alert command is recorded. The mutation
+//! returns after its own append and waits (bounded) for the reaction, so its `followUp` says
+//! whether the household's file has it.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use dixian_commands::alert_reactions::{self, APPLY, CLOSE, LINK};
+use dixian_commands::raise::raise_alert;
+use dixian_commands::stream::county_of;
+use dixian_commands::{CommandMeta, FollowUp, StreamRef};
 use dixian_domain::alert::{
-    AlertCommand, AlertState, Dedup, OpenAlertSummary, PlannedMeasure, dedup,
+    Alert, AlertCommand, AlertState, CloseAlert, EscalateAlert, PlannedMeasure, RaiseAlert,
+    RecordFirstRoundFeedback, RecordSecondRoundStudy, StudyApplication,
 };
-use dixian_domain::household::HouseholdCommand;
-use dixian_domain::vocab::StudyDecision;
-use dixian_domain::{Actor, Decider, DomainError, ErrorKind, Role, china_date};
-use dixian_store::{RecordedEvent, StreamRead};
+use dixian_domain::household::{ApplyForMonitoring, Household, HouseholdCommand};
+use dixian_domain::vocab::StudyDecision as DomainStudyDecision;
+use dixian_domain::{Actor, Command, Decider, DomainError, ErrorKind, Role, StreamId};
+use dixian_projections::casework::queries::{self, AlertFilter, AlertRow};
+use dixian_store::{Appended, RecordedEvent, StreamRead};
 use serde::Serialize;
-use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::exec::{
-    self, AlertDecider, CommandMeta, Executed, HouseholdDecider, StreamRef, county_of,
-};
-use crate::household::dossier::TimelineEntry;
+use crate::error::{ApiError, camel_path};
 use crate::household::inputs::attachments;
 use crate::household::{Position, business_time, domain_actor, region};
 use crate::schema::{ApiContext, api, caller};
-use crate::vocab::{Coded, Vocab, parse};
+use crate::vocab::*;
 
 /// Default and largest page of the alert queue.
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
 
-/// How long a raise waits for another raise about the same household.
-const DEDUP_LOCK_WAIT: Duration = Duration::from_secs(5);
-
-/// Advisory-lock class of "raising an alert about this household" (ASCII `ALRT`).
-const DEDUP_LOCK_CLASS: i32 = 0x414c_5254;
-
-/// Follow-up command ids: the client's id with its last byte flipped by a fixed mask, one mask
-/// per kind, so a retry derives the same id.
-const LINK_MASK: u8 = 0x5a;
-const APPLY_MASK: u8 = 0xa5;
-const CLOSE_MASK: u8 = 0x3c;
-
-fn derived_command_id(client: Uuid, mask: u8) -> Uuid {
-    let mut bytes = *client.as_bytes();
-    bytes[15] ^= mask;
-    Uuid::from_bytes(bytes)
-}
-
-fn coded<T: Vocab>(code: &str) -> Coded {
-    T::ALL
-        .iter()
-        .find(|v| v.code() == code)
-        .map_or_else(|| Coded::new(code, ""), Vocab::coded)
-}
+/// How long a mutation waits for its reaction on the household's file.
+const FOLLOW_UP_WAIT: Duration = Duration::from_secs(5);
 
 // ── views ────────────────────────────────────────────────────────────────────────────────
 
@@ -97,14 +60,14 @@ pub struct AlertFirstRound {
 /// 一措施 — the measure a study decided on.
 #[derive(SimpleObject, Clone)]
 pub struct AlertPlannedMeasure {
-    pub measure_type: Coded,
+    pub measure_type: MeasureTypeLabel,
     pub description: String,
 }
 
 /// 二轮研判 — the township's study and its decision.
 #[derive(SimpleObject, Clone)]
 pub struct AlertStudy {
-    pub decision: Coded,
+    pub decision: StudyDecisionLabel,
     pub measure: Option<AlertPlannedMeasure>,
     pub reason: String,
     pub at: DateTime<Utc>,
@@ -114,7 +77,7 @@ pub struct AlertStudy {
 /// 督办 — one escalation of an overdue round.
 #[derive(SimpleObject, Clone)]
 pub struct AlertEscalation {
-    pub round: Coded,
+    pub round: AlertRoundLabel,
     /// 1 for the first escalation of the alert, then 2…
     pub level: i32,
     pub at: DateTime<Utc>,
@@ -128,16 +91,16 @@ pub struct AlertView {
     /// The stream version this view was folded to.
     pub version: i64,
     /// 预警状态.
-    pub status: Coded,
+    pub status: AlertStatusLabel,
     /// 预警来源.
-    pub source: Coded,
+    pub source: AlertSourceLabel,
     /// 推送部门, for department data.
-    pub department: Option<Coded>,
+    pub department: Option<DepartmentLabel>,
     /// The stable trigger code (the deduplication key with the household).
     pub trigger: String,
     pub trigger_text: String,
     /// 预警等级.
-    pub severity: Coded,
+    pub severity: SeverityLabel,
     /// The household matched, if any.
     pub household_id: Option<Uuid>,
     /// The village's 12-digit code.
@@ -152,9 +115,9 @@ pub struct AlertView {
     /// Whether the round still owed is past its deadline now.
     pub overdue: bool,
     /// The round that is overdue now, if any.
-    pub overdue_round: Option<Coded>,
+    pub overdue_round: Option<AlertRoundLabel>,
     /// 处置结论 — the study's decision.
-    pub disposition: Option<Coded>,
+    pub disposition: Option<StudyDecisionLabel>,
     pub first_round: Option<AlertFirstRound>,
     pub study: Option<AlertStudy>,
     pub escalations: Vec<AlertEscalation>,
@@ -164,7 +127,11 @@ pub struct AlertView {
     pub duplicates: i32,
     pub closed_at: Option<DateTime<Utc>>,
     /// Every event of the alert, oldest first.
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<crate::household::dossier::TimelineEntry>,
+}
+
+fn to_i32(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
 }
 
 impl AlertView {
@@ -180,12 +147,12 @@ impl AlertView {
         Some(Self {
             id,
             version: events.last().map(|e| e.stream_version).unwrap_or(0),
-            status: status.coded(),
-            source: raised.source.coded(),
-            department: raised.department.map(|d| d.coded()),
+            status: status.label(),
+            source: raised.source.label(),
+            department: raised.department.map(|d| d.label()),
             trigger: raised.trigger_code.clone(),
             trigger_text: raised.trigger_text.clone(),
-            severity: raised.severity.coded(),
+            severity: raised.severity.label(),
             household_id: raised.household_id,
             village: raised.village.as_str().to_owned(),
             raised_at: raised.raised_at,
@@ -193,10 +160,8 @@ impl AlertView {
             second_round_due: raised.second_round_due,
             due_at: state.due_at(),
             overdue: state.is_overdue(now),
-            overdue_round: state
-                .overdue_round(now)
-                .map(|r| Coded::new(r.code(), r.label_zh())),
-            disposition: state.disposition().map(|d| d.coded()),
+            overdue_round: state.overdue_round(now).map(|r| r.label()),
+            disposition: state.disposition().map(|d| d.label()),
             first_round: state.first_round.as_ref().map(|f| AlertFirstRound {
                 findings: f.findings.clone(),
                 risk_confirmed: f.risk_confirmed,
@@ -205,9 +170,9 @@ impl AlertView {
                 late: f.late,
             }),
             study: state.study.as_ref().map(|s| AlertStudy {
-                decision: s.decision.coded(),
+                decision: s.decision.label(),
                 measure: s.measure.as_ref().map(|m| AlertPlannedMeasure {
-                    measure_type: m.measure_type.coded(),
+                    measure_type: m.measure_type.label(),
                     description: m.description.clone(),
                 }),
                 reason: s.reason.clone(),
@@ -218,36 +183,38 @@ impl AlertView {
                 .escalations
                 .iter()
                 .map(|e| AlertEscalation {
-                    round: Coded::new(e.round.code(), e.round.label_zh()),
-                    level: i32::try_from(e.level).unwrap_or(i32::MAX),
+                    round: e.round.label(),
+                    level: to_i32(e.level),
                     at: e.at,
                 })
                 .collect(),
             escalation_level: state
                 .escalations
                 .iter()
-                .map(|e| i32::try_from(e.level).unwrap_or(i32::MAX))
+                .map(|e| to_i32(e.level))
                 .max()
                 .unwrap_or(0),
-            duplicates: i32::try_from(state.duplicates).unwrap_or(i32::MAX),
+            duplicates: to_i32(state.duplicates),
             closed_at: state.closed_at,
-            timeline: events.iter().map(TimelineEntry::from).collect(),
+            timeline: events.iter().map(Into::into).collect(),
         })
     }
 }
 
-/// What a household follow-up of an alert command did (see the module table).
+/// What the household's file made of an alert command (the reaction; see the module docs).
 #[derive(SimpleObject, Clone)]
 pub struct AlertFollowUp {
     pub household_id: Uuid,
-    /// The household mutation it corresponds to: `linkAlert`, `applyForMonitoring` or
-    /// `closeLinkedAlert`.
+    /// The household step it is: `linkAlert`, `applyForMonitoring` or `closeLinkedAlert`.
     pub command: String,
-    /// Whether it is recorded on the household (now or by an earlier attempt).
+    /// Whether the household's file has it.
     pub done: bool,
+    /// True while the reaction has not happened yet (it will: ask the household again).
+    pub pending: bool,
     /// Where it was written, when done.
     pub position: Option<Position>,
-    /// When not done: the error code (as in `extensions.code`); retry the same command id.
+    /// When refused: the error code (as in `extensions.code`); the reaction is retried and
+    /// listed in `stuckReactions` until it goes through.
     pub error_code: Option<String>,
     /// The domain rule or input field behind the error, if any.
     pub error_detail: Option<String>,
@@ -282,17 +249,15 @@ pub struct RaiseAlertInput {
     pub village: String,
     /// The household matched (by ID-number hash), if any; it must live in `village`.
     pub household_id: Option<Uuid>,
-    /// ALERT_SOURCES in `vocabulary`.
-    pub source: String,
-    /// DEPARTMENTS in `vocabulary`; required exactly when `source` is DEPARTMENT_DATA.
-    pub department: Option<String>,
+    pub source: AlertSource,
+    /// Required exactly when `source` is DEPARTMENT_DATA.
+    pub department: Option<Department>,
     /// Stable trigger code (e.g. `MEDICAL_OUT_OF_POCKET`).
     pub trigger_code: String,
     /// What the source said.
     #[graphql(default)]
     pub trigger_text: String,
-    /// SEVERITIES in `vocabulary`.
-    pub severity: String,
+    pub severity: Severity,
     /// Business time (device clock); defaults to now.
     pub occurred_at: Option<DateTime<Utc>>,
 }
@@ -316,8 +281,7 @@ pub struct FirstRoundFeedbackInput {
 /// 一措施 — the measure a study decides on.
 #[derive(InputObject, Serialize)]
 pub struct PlannedMeasureInput {
-    /// MEASURE_TYPES in `vocabulary`.
-    pub measure_type: String,
+    pub measure_type: MeasureType,
     pub description: String,
 }
 
@@ -337,9 +301,8 @@ pub struct StudyApplicationInput {
 pub struct SecondRoundStudyInput {
     pub command_id: Uuid,
     pub alert_id: Uuid,
-    /// STUDY_DECISIONS in `vocabulary`: START_IDENTIFICATION, ALREADY_MONITORED_ADJUST_MEASURES
-    /// or NO_RISK_DISMISSED.
-    pub decision: String,
+    /// START_IDENTIFICATION, ALREADY_MONITORED_ADJUST_MEASURES or NO_RISK_DISMISSED.
+    pub decision: StudyDecision,
     /// The measure decided on; without one, `reason` says why.
     pub measure: Option<PlannedMeasureInput>,
     /// Required for NO_RISK_DISMISSED and when no measure is given.
@@ -363,15 +326,6 @@ pub struct AlertNoteInput {
 
 // ── reading ──────────────────────────────────────────────────────────────────────────────
 
-/// The county ledger an alert lives in (from the log), or NOT_FOUND.
-async fn alert_county(api: &ApiContext, id: Uuid) -> Result<String, ApiError> {
-    let mut conn = api.pool.acquire().await?;
-    match dixian_store::read::stream_version(&mut conn, &format!("alert-{id}")).await? {
-        Some((ledger, _)) => Ok(ledger),
-        None => Err(ApiError::NotFound(format!("no alert {id}"))),
-    }
-}
-
 /// Whether the caller may read an alert in `village` about `household`.
 async fn can_read(
     api: &ApiContext,
@@ -390,9 +344,10 @@ async fn can_read(
 
 /// Folds an alert for reading; outside the caller's jurisdiction it does not exist.
 async fn read_alert(api: &ApiContext, caller: &Caller, id: Uuid) -> Result<AlertView, ApiError> {
-    let loaded =
-        exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default())
-            .await?;
+    let loaded = api
+        .exec
+        .load::<Alert>(&StreamId::Alert(id), StreamRead::default())
+        .await?;
     let not_found = || ApiError::NotFound(format!("no alert {id}"));
     let view =
         AlertView::new(id, &loaded.state, &loaded.events, Utc::now()).ok_or_else(not_found)?;
@@ -402,148 +357,90 @@ async fn read_alert(api: &ApiContext, caller: &Caller, id: Uuid) -> Result<Alert
     Ok(view)
 }
 
-fn payload(
-    view: AlertView,
-    executed: &Executed,
-    linked_to: Option<Uuid>,
-    follow_up: Option<AlertFollowUp>,
-) -> AlertPayload {
-    AlertPayload {
-        alert: view,
-        position: Position::from(&executed.appended),
-        duplicate: executed.appended.duplicate,
-        linked_to,
-        follow_up,
-    }
-}
-
 // ── writing ──────────────────────────────────────────────────────────────────────────────
 
-/// Runs one household follow-up under its derived command id; its failure is reported, not
-/// raised, because the alert command before it is already recorded.
-async fn follow_up(
+/// The alert's stream as it lives in the log.
+async fn alert_stream(api: &ApiContext, id: Uuid) -> Result<StreamRef, ApiError> {
+    Ok(api
+        .exec
+        .existing(StreamId::Alert(id), &format!("alert {id}"))
+        .await?)
+}
+
+/// Runs one command on an existing alert.
+async fn run_alert(
     api: &ApiContext,
     caller: &Caller,
+    stream: &StreamRef,
+    meta: &CommandMeta,
+    at: DateTime<Utc>,
+    body: impl Into<AlertCommand>,
+) -> Result<Appended, ApiError> {
+    let province = stream.ledger.as_str().get(..2).unwrap_or_default();
+    let policy = api.folds.policy(province).await?.state.clone();
+    let command = Command::new(domain_actor(caller), at, body).under(policy);
+    Ok(api
+        .exec
+        .execute::<Alert, _>(stream, meta, |_| Ok(command.clone()))
+        .await?)
+}
+
+/// Waits (bounded) for the alert reactor's `reaction` to the event `appended` recorded.
+async fn follow_up(
+    api: &ApiContext,
     household_id: Uuid,
-    county: &str,
     command: &str,
-    meta: CommandMeta,
-    cmd: HouseholdCommand,
-) -> AlertFollowUp {
-    let result = async {
-        let stream = StreamRef::household(household_id, county)?;
-        exec::execute::<HouseholdDecider, _>(api, caller, &stream, &meta, |_| Ok(cmd.clone())).await
-    }
-    .await;
+    reaction: &str,
+    appended: &Appended,
+) -> Result<AlertFollowUp, ApiError> {
     let mut out = AlertFollowUp {
         household_id,
         command: command.to_owned(),
         done: false,
+        pending: false,
         position: None,
         error_code: None,
         error_detail: None,
         error_message: None,
     };
-    match result {
-        Ok(executed) => {
-            out.done = true;
-            out.position = Some(Position::from(&executed.appended));
+    let outcome = api
+        .reactors
+        .follow_up(
+            alert_reactions::NAME,
+            reaction,
+            &appended.ledger,
+            appended.last_seq,
+            FOLLOW_UP_WAIT,
+        )
+        .await?;
+    match outcome {
+        FollowUp::Done(landed) => {
+            out.done = landed.is_some();
+            out.position = landed.as_ref().map(Position::from);
         }
-        Err(e) => {
-            tracing::warn!(%household_id, command, code = e.code(), message = %e.message(), "alert follow-up on the household failed");
-            out.error_code = Some(e.code().to_owned());
-            out.error_detail = match &e {
-                ApiError::Rule { rule, .. } => Some(rule.clone()),
-                ApiError::BadInput { field, .. } => Some(field.clone()),
-                _ => None,
-            };
-            out.error_message = Some(e.message());
+        FollowUp::Pending => out.pending = true,
+        FollowUp::Refused(stuck) => {
+            out.error_code = Some(stuck.error_code);
+            out.error_detail = stuck.error_detail.map(|d| camel_path(&d));
+            out.error_message = Some(stuck.error_message);
         }
     }
-    out
+    Ok(out)
 }
 
-/// Serialises raises about one household across requests and server processes: a
-/// transaction-scoped advisory lock, released when the transaction ends (also when the request
-/// is dropped: the connection rolls back on its way back to the pool). Waiting polls without
-/// holding a connection, so waiters cannot starve the pool the holder needs.
-async fn lock_household(
-    pool: &PgPool,
-    household_id: Uuid,
-) -> Result<Transaction<'static, Postgres>, ApiError> {
-    let b = household_id.as_bytes();
-    let key = i32::from_be_bytes([
-        b[0] ^ b[4] ^ b[8] ^ b[12],
-        b[1] ^ b[5] ^ b[9] ^ b[13],
-        b[2] ^ b[6] ^ b[10] ^ b[14],
-        b[3] ^ b[7] ^ b[11] ^ b[15],
-    ]);
-    let deadline = tokio::time::Instant::now() + DEDUP_LOCK_WAIT;
-    loop {
-        let mut tx = pool.begin().await?;
-        let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1, $2)")
-            .bind(DEDUP_LOCK_CLASS)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?;
-        if locked {
-            return Ok(tx);
-        }
-        tx.rollback().await?;
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::Conflict(
-                "another alert about this household is being raised; retry".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+fn payload(
+    alert: AlertView,
+    appended: &Appended,
+    linked_to: Option<Uuid>,
+    follow_up: Option<AlertFollowUp>,
+) -> AlertPayload {
+    AlertPayload {
+        alert,
+        position: Position::from(appended),
+        duplicate: appended.duplicate,
+        linked_to,
+        follow_up,
     }
-}
-
-/// Open alerts about a household: those linked to it in the log (folded, so exact), and those
-/// the alert queue knows (which includes alerts whose link to the household failed).
-async fn open_alerts(
-    api: &ApiContext,
-    household_id: Uuid,
-    linked: impl Iterator<Item = Uuid>,
-) -> Result<Vec<OpenAlertSummary>, ApiError> {
-    let mut found: BTreeMap<Uuid, OpenAlertSummary> = BTreeMap::new();
-    for id in linked {
-        let loaded =
-            exec::load::<AlertDecider>(&api.pool, &format!("alert-{id}"), StreamRead::default())
-                .await?;
-        if let Some(summary) = loaded.state.summary() {
-            found.insert(id, summary);
-        }
-    }
-    let rows = sqlx::query(
-        "select alert_id, household_id, trigger, raised_at from casework.alert_queue
-          where household_id = $1 and closed_at is null",
-    )
-    .bind(household_id)
-    .fetch_all(&api.pool)
-    .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        // The read model not built yet (undefined table or schema): the log alone decides.
-        Err(e)
-            if e.as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|c| c == "42P01" || c == "3F000") =>
-        {
-            Vec::new()
-        }
-        Err(e) => return Err(e.into()),
-    };
-    for row in rows {
-        let alert_id: Uuid = row.try_get("alert_id")?;
-        found.entry(alert_id).or_insert(OpenAlertSummary {
-            alert_id,
-            household_id: row.try_get("household_id")?,
-            trigger_code: row.try_get("trigger")?,
-            raised_at: row.try_get("raised_at")?,
-        });
-    }
-    Ok(found.into_values().collect())
 }
 
 /// The household a raise names: it must exist, be visible to the caller and live in the village.
@@ -553,12 +450,10 @@ async fn check_named_household(
     household_id: Uuid,
     village: &str,
 ) -> Result<(), ApiError> {
-    let loaded = exec::load::<HouseholdDecider>(
-        &api.pool,
-        &format!("household-{household_id}"),
-        StreamRead::default(),
-    )
-    .await?;
+    let loaded = api
+        .exec
+        .load::<Household>(&StreamId::Household(household_id), StreamRead::default())
+        .await?;
     let not_found = || ApiError::NotFound(format!("no household {household_id}"));
     let reg = loaded.state.registration.as_ref().ok_or_else(not_found)?;
     if !caller.covers(reg.village.as_str()) {
@@ -576,6 +471,54 @@ async fn check_named_household(
     Ok(())
 }
 
+/// Decides the study's application against the household as it is now, without writing: a
+/// study that starts identification for a household already monitored or identifying, or with
+/// an unsigned authorisation or no attachment, is refused before anything is recorded.
+///
+/// The application is judged on its merits, as if the village filed it (a stand-in actor that
+/// is never written anywhere); who may file it is left to the reaction itself, whose refusal is
+/// reported in `followUp`.
+async fn preflight_application(
+    api: &ApiContext,
+    household_id: Uuid,
+    at: DateTime<Utc>,
+    application: &StudyApplication,
+) -> Result<(), ApiError> {
+    let state = api
+        .exec
+        .load::<Household>(&StreamId::Household(household_id), StreamRead::default())
+        .await?
+        .state;
+    let Some(reg) = state.registration.as_ref() else {
+        return Ok(());
+    };
+    let stand_in = Actor::new(Uuid::nil(), Role::VillageSecretary, reg.village.clone());
+    let judged = Command::new(
+        stand_in,
+        at,
+        ApplyForMonitoring {
+            application_id: Uuid::nil(),
+            signed_authorisation: application.signed_authorisation,
+            clue_found_on: None,
+            source_alert: None,
+            statement: application.statement.clone(),
+            attachments: application.attachments.clone(),
+        },
+    );
+    let judged: Command<HouseholdCommand> = judged;
+    match Household::decide(&judged, &state) {
+        Ok(_) => Ok(()),
+        Err(e) => match e.kind() {
+            ErrorKind::Forbidden => Ok(()),
+            ErrorKind::Input => Err(ApiError::bad_input(
+                format!("application.{}", camel_path(e.field().unwrap_or("input"))),
+                e.to_string(),
+            )),
+            _ => Err(dixian_commands::CommandError::refused(&e, e.reasons()).into()),
+        },
+    }
+}
+
 #[derive(Default)]
 pub struct AlertMutation;
 
@@ -590,63 +533,47 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: RaiseAlertInput,
     ) -> async_graphql::Result<AlertPayload> {
-        let caller = caller(ctx)?;
-        let api = api(ctx);
+        let (caller, api) = (caller(ctx)?, api(ctx));
         let village = region("village", &input.village)?;
-        let county = county_of(&village)?;
-        let source = parse("source", &input.source)?;
-        let department = match &input.department {
-            Some(d) => Some(parse("department", d)?),
-            None => None,
-        };
-        let severity = parse("severity", &input.severity)?;
+        let county = county_of(&village).map_err(ApiError::from)?;
         let at = business_time(input.occurred_at)?;
-        let policy = exec::policy_book(api, village.province())
-            .await?
-            .state
-            .clone();
+        let policy = api.folds.policy(village.province()).await?.state.clone();
         let alert_id = input.alert_id.unwrap_or(input.command_id);
-        let stream = StreamRef::alert(alert_id, &county)?;
+        let stream = StreamRef::in_county(StreamId::Alert(alert_id), &county).map_err(ApiError::from)?;
         let meta = CommandMeta::new(input.command_id, &input, "raiseAlert");
-        let raise = AlertCommand::RaiseAlert {
-            actor: domain_actor(caller),
+        let raise = Command::new(
+            domain_actor(caller),
             at,
-            policy,
-            alert_id,
-            source,
-            department,
-            trigger_code: input.trigger_code.clone(),
-            trigger_text: input.trigger_text.clone(),
-            severity,
-            household_id: input.household_id,
-            village: village.clone(),
+            RaiseAlert {
+                alert_id,
+                source: input.source.into(),
+                department: input.department.map(Into::into),
+                trigger_code: input.trigger_code.clone(),
+                trigger_text: input.trigger_text.clone(),
+                severity: input.severity.into(),
+                household_id: input.household_id,
+                village: village.clone(),
+            },
+        )
+        .under(policy);
+        if let Some(household_id) = input.household_id {
+            check_named_household(api, caller, household_id, village.as_str()).await?;
+        }
+        let raised = raise_alert(&api.exec, &api.runner, &stream, &meta, &raise)
+            .await
+            .map_err(ApiError::from)?;
+        let follow = match (input.household_id, raised.linked_to) {
+            (Some(household_id), None) => {
+                Some(follow_up(api, household_id, "linkAlert", LINK, &raised.appended).await?)
+            }
+            _ => None,
         };
-
-        let Some(household_id) = input.household_id else {
-            let executed =
-                exec::execute::<AlertDecider, _>(
-                    api,
-                    caller,
-                    &stream,
-                    &meta,
-                    |_| Ok(raise.clone()),
-                )
-                .await?;
-            return Ok(payload(
-                read_alert(api, caller, alert_id).await?,
-                &executed,
-                None,
-                None,
-            ));
-        };
-
-        check_named_household(api, caller, household_id, village.as_str()).await?;
-        let lock = lock_household(&api.pool, household_id).await?;
-        let result =
-            raise_about_household(api, caller, &county, &stream, &meta, &raise, household_id).await;
-        // Releases the lock (a failure here only delays the release to the connection's reset).
-        let _ = lock.rollback().await;
-        Ok(result?)
+        Ok(payload(
+            read_alert(api, caller, raised.alert_id).await?,
+            &raised.appended,
+            raised.linked_to,
+            follow,
+        ))
     }
 
     /// 首轮核实反馈 — the village's first-round feedback on an alert (findings, whether the risk
@@ -656,29 +583,19 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: FirstRoundFeedbackInput,
     ) -> async_graphql::Result<AlertPayload> {
-        let files = attachments("attachments", &input.attachments)?;
         let (caller, api) = (caller(ctx)?, api(ctx));
+        let body = RecordFirstRoundFeedback {
+            findings: input.findings.clone(),
+            risk_confirmed: input.risk_confirmed,
+            visit_id: input.visit_id,
+            attachments: attachments("attachments", &input.attachments)?,
+        };
         let at = business_time(input.occurred_at)?;
-        let stream = StreamRef::alert(input.alert_id, &alert_county(api, input.alert_id).await?)?;
+        let stream = alert_stream(api, input.alert_id).await?;
         let meta = CommandMeta::new(input.command_id, &input, "recordFirstRoundFeedback");
-        let actor = domain_actor(caller);
-        let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::RecordFirstRoundFeedback {
-                actor: actor.clone(),
-                at,
-                findings: input.findings.clone(),
-                risk_confirmed: input.risk_confirmed,
-                visit_id: input.visit_id,
-                attachments: files.clone(),
-            })
-        })
-        .await?;
-        Ok(payload(
-            read_alert(api, caller, input.alert_id).await?,
-            &executed,
-            None,
-            None,
-        ))
+        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
+        let view = read_alert(api, caller, input.alert_id).await?;
+        Ok(payload(view, &appended, None, None))
     }
 
     /// 二轮研判 — the township's study and measure (一户一档一研究一措施): start identification,
@@ -691,102 +608,62 @@ impl AlertMutation {
         input: SecondRoundStudyInput,
     ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
-        let decision: StudyDecision = parse("decision", &input.decision)?;
-        let measure = match &input.measure {
-            Some(m) => Some(PlannedMeasure {
-                measure_type: parse("measure.measureType", &m.measure_type)?,
-                description: m.description.clone(),
+        let decision: DomainStudyDecision = input.decision.into();
+        let measure = input.measure.as_ref().map(|m| PlannedMeasure {
+            measure_type: m.measure_type.into(),
+            description: m.description.clone(),
+        });
+        let application = match &input.application {
+            Some(a) => Some(StudyApplication {
+                signed_authorisation: a.signed_authorisation,
+                statement: a.statement.clone(),
+                attachments: attachments("application.attachments", &a.attachments)?,
             }),
             None => None,
         };
-        let application_files = match &input.application {
-            Some(a) => attachments("application.attachments", &a.attachments)?,
-            None => Vec::new(),
-        };
         let at = business_time(input.occurred_at)?;
-        let county = alert_county(api, input.alert_id).await?;
-        let stream = StreamRef::alert(input.alert_id, &county)?;
+        let stream = alert_stream(api, input.alert_id).await?;
         let meta = CommandMeta::new(input.command_id, &input, "recordSecondRoundStudy");
-        let actor = domain_actor(caller);
-
-        // The application the study files, built before anything is written so that a missing
-        // or refused application writes nothing.
-        let alert = exec::load::<AlertDecider>(&api.pool, &stream.id, StreamRead::default())
-            .await?
+        let alert = api
+            .exec
+            .load::<Alert>(&stream.id, StreamRead::default())
+            .await
+            .map_err(ApiError::from)?
             .state;
-        let opening = match alert.raised.as_ref() {
-            Some(raised) if decision == StudyDecision::StartIdentification => {
-                raised.household_id.map(|h| (h, raised.raised_at))
-            }
-            _ => None,
-        };
-        let application = match opening {
-            None => None,
-            Some((household_id, raised_at)) => {
-                let Some(app) = &input.application else {
-                    return Err(ApiError::bad_input("application", "starting identification files the household's application: its signed authorisation is required").into());
-                };
-                let apply_id = derived_command_id(input.command_id, APPLY_MASK);
-                let hh_county = crate::household::household_county(api, household_id).await?;
-                let province = hh_county[..2].to_owned();
-                let cmd = HouseholdCommand::ApplyForMonitoring {
-                    actor: actor.clone(),
-                    at,
-                    policy: exec::policy_book(api, &province).await?.state.clone(),
-                    application_id: apply_id,
-                    signed_authorisation: app.signed_authorisation,
-                    clue_found_on: Some(china_date(raised_at)),
-                    source_alert: Some(input.alert_id),
-                    statement: app.statement.clone(),
-                    attachments: application_files.clone(),
-                };
-                Some((household_id, hh_county, apply_id, cmd))
-            }
-        };
-        if let Some((household_id, _, _, cmd)) = &application
-            && exec::previous_answer(api, &stream, &meta).await?.is_none()
+        // The household whose identification the study starts, if it names one.
+        let opening = alert
+            .raised
+            .as_ref()
+            .and_then(|r| r.household_id)
+            .filter(|_| decision == DomainStudyDecision::StartIdentification);
+        if let Some(household_id) = opening
+            && api
+                .exec
+                .previous_answer(&stream, &meta)
+                .await
+                .map_err(ApiError::from)?
+                .is_none()
         {
-            preflight_application(api, *household_id, cmd).await?;
+            let Some(application) = &application else {
+                return Err(ApiError::bad_input("application", "starting identification files the household's application: its signed authorisation is required").into());
+            };
+            preflight_application(api, household_id, at, application).await?;
         }
-
-        let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::RecordSecondRoundStudy {
-                actor: actor.clone(),
-                at,
-                decision,
-                measure: measure.clone(),
-                reason: input.reason.clone(),
-            })
-        })
-        .await?;
-        let follow = match application {
-            Some((household_id, hh_county, apply_id, cmd)) => {
-                let meta = CommandMeta::new(
-                    apply_id,
-                    &input,
-                    "recordSecondRoundStudy/applyForMonitoring",
-                );
-                Some(
-                    follow_up(
-                        api,
-                        caller,
-                        household_id,
-                        &hh_county,
-                        "applyForMonitoring",
-                        meta,
-                        cmd,
-                    )
-                    .await,
-                )
-            }
+        let body = RecordSecondRoundStudy {
+            decision,
+            measure,
+            reason: input.reason.clone(),
+            application,
+        };
+        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
+        let follow = match opening {
+            Some(household_id) => Some(
+                follow_up(api, household_id, "applyForMonitoring", APPLY, &appended).await?,
+            ),
             None => None,
         };
-        Ok(payload(
-            read_alert(api, caller, input.alert_id).await?,
-            &executed,
-            None,
-            follow,
-        ))
+        let view = read_alert(api, caller, input.alert_id).await?;
+        Ok(payload(view, &appended, None, follow))
     }
 
     /// 办结 — close a studied alert with its disposition (处置结论); the household's file stops
@@ -798,50 +675,20 @@ impl AlertMutation {
     ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
         let at = business_time(input.occurred_at)?;
-        let county = alert_county(api, input.alert_id).await?;
-        let stream = StreamRef::alert(input.alert_id, &county)?;
+        let stream = alert_stream(api, input.alert_id).await?;
         let meta = CommandMeta::new(input.command_id, &input, "closeAlert");
-        let actor = domain_actor(caller);
-        let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::CloseAlert {
-                actor: actor.clone(),
-                at,
-                note: input.note.clone(),
-            })
-        })
-        .await?;
+        let body = CloseAlert {
+            note: input.note.clone(),
+        };
+        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
         let view = read_alert(api, caller, input.alert_id).await?;
         let follow = match view.household_id {
             Some(household_id) => {
-                let disposition = view
-                    .disposition
-                    .as_ref()
-                    .and_then(|d| StudyDecision::from_code(&d.code));
-                let id = derived_command_id(input.command_id, CLOSE_MASK);
-                let cmd = HouseholdCommand::CloseLinkedAlert {
-                    actor,
-                    at,
-                    alert_id: input.alert_id,
-                    disposition,
-                };
-                let meta = CommandMeta::new(id, &input, "closeAlert/closeLinkedAlert");
-                // A raise names only a household of its own village, so of the same county.
-                Some(
-                    follow_up(
-                        api,
-                        caller,
-                        household_id,
-                        &county,
-                        "closeLinkedAlert",
-                        meta,
-                        cmd,
-                    )
-                    .await,
-                )
+                Some(follow_up(api, household_id, "closeLinkedAlert", CLOSE, &appended).await?)
             }
             None => None,
         };
-        Ok(payload(view, &executed, None, follow))
+        Ok(payload(view, &appended, None, follow))
     }
 
     /// 督办 — escalate an alert whose owed round is past its deadline (once per round).
@@ -852,194 +699,15 @@ impl AlertMutation {
     ) -> async_graphql::Result<AlertPayload> {
         let (caller, api) = (caller(ctx)?, api(ctx));
         let at = business_time(input.occurred_at)?;
-        let stream = StreamRef::alert(input.alert_id, &alert_county(api, input.alert_id).await?)?;
+        let stream = alert_stream(api, input.alert_id).await?;
         let meta = CommandMeta::new(input.command_id, &input, "escalateAlert");
-        let actor = domain_actor(caller);
-        let executed = exec::execute::<AlertDecider, _>(api, caller, &stream, &meta, |_| {
-            Ok(AlertCommand::EscalateAlert {
-                actor: actor.clone(),
-                at,
-                note: input.note.clone(),
-            })
-        })
-        .await?;
-        Ok(payload(
-            read_alert(api, caller, input.alert_id).await?,
-            &executed,
-            None,
-            None,
-        ))
+        let body = EscalateAlert {
+            note: input.note.clone(),
+        };
+        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
+        let view = read_alert(api, caller, input.alert_id).await?;
+        Ok(payload(view, &appended, None, None))
     }
-}
-
-/// Decides the study's application against the household as it is now, without writing: a
-/// study that starts identification for a household already monitored or identifying, or with
-/// an unsigned authorisation or no attachment, is refused before anything is recorded.
-///
-/// The application is judged on its merits, as if the village filed it (a stand-in actor that
-/// is never written anywhere); who may file it is left to the follow-up itself, whose refusal
-/// is reported in `followUp`.
-async fn preflight_application(
-    api: &ApiContext,
-    household_id: Uuid,
-    cmd: &HouseholdCommand,
-) -> Result<(), ApiError> {
-    let state = exec::load::<HouseholdDecider>(
-        &api.pool,
-        &format!("household-{household_id}"),
-        StreamRead::default(),
-    )
-    .await?
-    .state;
-    let (HouseholdCommand::ApplyForMonitoring { actor, .. }, Some(reg)) =
-        (cmd, state.registration.as_ref())
-    else {
-        return Ok(());
-    };
-    let mut judged = cmd.clone();
-    if let HouseholdCommand::ApplyForMonitoring { actor: a, .. } = &mut judged {
-        *a = Actor::new(actor.user_id, Role::VillageSecretary, reg.village.clone());
-    }
-    match HouseholdDecider::decide(&judged, &state) {
-        Ok(_) => Ok(()),
-        Err(e) => match e.kind() {
-            ErrorKind::Forbidden => Ok(()),
-            ErrorKind::Input => Err(ApiError::bad_input(
-                format!(
-                    "application.{}",
-                    exec::camel_path(e.field().unwrap_or("input"))
-                ),
-                e.to_string(),
-            )),
-            _ => Err(exec::domain_error(&e)),
-        },
-    }
-}
-
-/// The rest of a raise that names a household, under its lock: a replay answers as the first
-/// time; a repeat of an open alert is recorded on it; otherwise a new alert, linked to the
-/// household.
-#[allow(clippy::too_many_arguments)]
-async fn raise_about_household(
-    api: &ApiContext,
-    caller: &Caller,
-    county: &str,
-    stream: &StreamRef,
-    meta: &CommandMeta,
-    raise: &AlertCommand,
-    household_id: Uuid,
-) -> Result<AlertPayload, ApiError> {
-    let link_meta = CommandMeta::new(
-        derived_command_id(meta.command_id, LINK_MASK),
-        &meta.fingerprint,
-        "raiseAlert/linkAlert",
-    );
-    let link = |alert_id: Uuid| HouseholdCommand::LinkAlert {
-        actor: raise.actor().clone(),
-        at: raise.at(),
-        alert_id,
-    };
-
-    // A replay: where did this command id land the first time?
-    if let Some((hash, appended)) = api
-        .store
-        .find_command(&stream.ledger, meta.command_id)
-        .await?
-    {
-        if hash != meta.fingerprint {
-            return Err(ApiError::bad_input(
-                "commandId",
-                "this command id was already used for a different request",
-            ));
-        }
-        let executed = Executed { appended };
-        if executed.appended.stream_id == stream.id {
-            let alert_id = stream_alert_id(&stream.id)?;
-            let follow = follow_up(
-                api,
-                caller,
-                household_id,
-                county,
-                "linkAlert",
-                link_meta.clone(),
-                link(alert_id),
-            )
-            .await;
-            return Ok(payload(
-                read_alert(api, caller, alert_id).await?,
-                &executed,
-                None,
-                Some(follow),
-            ));
-        }
-        let linked = stream_alert_id(&executed.appended.stream_id)?;
-        return Ok(payload(
-            read_alert(api, caller, linked).await?,
-            &executed,
-            Some(linked),
-            None,
-        ));
-    }
-
-    // Read under the lock: every raise before this one has linked its alert by now.
-    let household = exec::load::<HouseholdDecider>(
-        &api.pool,
-        &format!("household-{household_id}"),
-        StreamRead::default(),
-    )
-    .await?
-    .state;
-    let mut open = open_alerts(api, household_id, household.open_alerts.iter().copied()).await?;
-    // An alert found open may close before the duplicate lands on it (the queue can also lag
-    // behind a close): then the next candidate, until none is left and a new alert is raised.
-    while let Dedup::LinkTo(existing) = dedup(&open, raise) {
-        let target = StreamRef::alert(existing, &alert_county(api, existing).await?)?;
-        let report = raise
-            .duplicate_report()
-            .ok_or_else(|| ApiError::internal("a raise has a duplicate report"))?;
-        match exec::execute::<AlertDecider, _>(api, caller, &target, meta, |_| Ok(report.clone()))
-            .await
-        {
-            Ok(executed) => {
-                return Ok(payload(
-                    read_alert(api, caller, existing).await?,
-                    &executed,
-                    Some(existing),
-                    None,
-                ));
-            }
-            Err(ApiError::Rule { rule, .. }) if rule == "ALERT_CLOSED" => {
-                open.retain(|a| a.alert_id != existing)
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let alert_id = stream_alert_id(&stream.id)?;
-    let executed =
-        exec::execute::<AlertDecider, _>(api, caller, stream, meta, |_| Ok(raise.clone())).await?;
-    let follow = follow_up(
-        api,
-        caller,
-        household_id,
-        county,
-        "linkAlert",
-        link_meta,
-        link(alert_id),
-    )
-    .await;
-    Ok(payload(
-        read_alert(api, caller, alert_id).await?,
-        &executed,
-        None,
-        Some(follow),
-    ))
-}
-
-fn stream_alert_id(stream_id: &str) -> Result<Uuid, ApiError> {
-    stream_id
-        .strip_prefix("alert-")
-        .and_then(|s| Uuid::parse_str(s).ok())
-        .ok_or_else(|| ApiError::internal(format!("{stream_id} is not an alert stream")))
 }
 
 // ── the queue ────────────────────────────────────────────────────────────────────────────
@@ -1051,18 +719,18 @@ pub struct AlertQueueEntry {
     pub village: String,
     pub township: String,
     pub household_id: Option<Uuid>,
-    pub source: Coded,
-    pub department: Option<Coded>,
+    pub source: AlertSourceLabel,
+    pub department: Option<DepartmentLabel>,
     pub trigger: String,
-    pub severity: Coded,
-    pub status: Coded,
+    pub severity: SeverityLabel,
+    pub status: AlertStatusLabel,
     pub raised_at: DateTime<Utc>,
     pub first_round_due: DateTime<Utc>,
     pub second_round_due: DateTime<Utc>,
     pub first_round_at: Option<DateTime<Utc>>,
     pub second_round_at: Option<DateTime<Utc>>,
     pub escalation_level: i32,
-    pub disposition: Option<Coded>,
+    pub disposition: Option<StudyDecisionLabel>,
     pub closed_at: Option<DateTime<Utc>>,
     pub duplicates: i32,
     /// The study started the household's identification.
@@ -1071,11 +739,37 @@ pub struct AlertQueueEntry {
     pub overdue: bool,
 }
 
-/// The owed round is past its deadline at `now()`: the first round until feedback, then the
-/// second round until the study; never once studied or closed.
-const OVERDUE_SQL: &str = "(closed_at is null and second_round_at is null and
-    ((first_round_at is null and first_round_due < now())
-     or (first_round_at is not null and second_round_due < now())))";
+impl AlertQueueEntry {
+    fn from_row(r: AlertRow) -> Result<Self, ApiError> {
+        use dixian_domain::alert as a;
+        Ok(Self {
+            source: stored::<a::AlertSource>(&r.source)?,
+            department: r.department.as_deref().map(stored::<a::Department>).transpose()?,
+            severity: stored::<a::Severity>(&r.severity)?,
+            status: stored::<a::AlertStatus>(&r.status)?,
+            disposition: r
+                .disposition
+                .as_deref()
+                .map(stored::<DomainStudyDecision>)
+                .transpose()?,
+            alert_id: r.alert_id,
+            village: r.village,
+            township: r.township,
+            household_id: r.household_id,
+            trigger: r.trigger,
+            raised_at: r.raised_at,
+            first_round_due: r.first_round_due,
+            second_round_due: r.second_round_due,
+            first_round_at: r.first_round_at,
+            second_round_at: r.second_round_at,
+            escalation_level: r.escalation_level,
+            closed_at: r.closed_at,
+            duplicates: r.duplicates,
+            opens_identification: r.opens_identification,
+            overdue: r.overdue,
+        })
+    }
+}
 
 /// Cursor: the sort key of the last row, `<first_round_due µs>:<alert_id>`.
 fn encode_cursor(due: DateTime<Utc>, id: Uuid) -> String {
@@ -1145,10 +839,6 @@ impl AlertQuery {
             }
             None => jurisdiction.to_owned(),
         };
-        let (overdue_only, include_closed) = (
-            overdue_only.unwrap_or(false),
-            include_closed.unwrap_or(false),
-        );
         let size = match first {
             None => DEFAULT_PAGE,
             Some(n) => usize::try_from(n)
@@ -1159,35 +849,24 @@ impl AlertQuery {
                 })?,
         };
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        let sql = format!(
-            "select alert_id, village, township, household_id, source, department, trigger, severity,
-                    status, raised_at, first_round_due, second_round_due, first_round_at,
-                    second_round_at, escalation_level, disposition, closed_at, duplicates,
-                    opens_identification, {OVERDUE_SQL} as overdue
-               from casework.alert_queue
-              where village like ($1 || '%')
-                and village like ($2 || '%')
-                and ($3 or closed_at is null)
-                and (not $4 or {OVERDUE_SQL})
-                and ($5::timestamptz is null or (first_round_due, alert_id) > ($5, $6))
-              order by first_round_due, alert_id
-              limit $7"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(jurisdiction)
-            .bind(&region)
-            .bind(include_closed)
-            .bind(overdue_only)
-            .bind(after.map(|(due, _)| due))
-            .bind(after.map(|(_, id)| id).unwrap_or_default())
-            .bind(i64::try_from(size + 1).unwrap_or(i64::MAX))
-            .fetch_all(&api(ctx).pool)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = queries::alert_queue(
+            &api(ctx).pool,
+            &AlertFilter {
+                jurisdiction,
+                region: &region,
+                include_closed: include_closed.unwrap_or(false),
+                overdue_only: overdue_only.unwrap_or(false),
+                now: Utc::now(),
+                after,
+                limit: i64::try_from(size + 1).unwrap_or(i64::MAX),
+            },
+        )
+        .await
+        .map_err(ApiError::from)?;
         let has_next = rows.len() > size;
         let mut connection = Connection::new(after.is_some(), has_next);
         for row in rows.into_iter().take(size) {
-            let entry = queue_entry(&row).map_err(ApiError::from)?;
+            let entry = AlertQueueEntry::from_row(row)?;
             connection.edges.push(Edge::new(
                 encode_cursor(entry.first_round_due, entry.alert_id),
                 entry,
@@ -1195,32 +874,4 @@ impl AlertQuery {
         }
         Ok(connection)
     }
-}
-
-fn queue_entry(row: &sqlx::postgres::PgRow) -> Result<AlertQueueEntry, sqlx::Error> {
-    use dixian_domain::alert::{AlertSource, AlertStatus, Department, Severity};
-    let department: Option<String> = row.try_get("department")?;
-    let disposition: Option<String> = row.try_get("disposition")?;
-    Ok(AlertQueueEntry {
-        alert_id: row.try_get("alert_id")?,
-        village: row.try_get("village")?,
-        township: row.try_get("township")?,
-        household_id: row.try_get("household_id")?,
-        source: coded::<AlertSource>(&row.try_get::<String, _>("source")?),
-        department: department.as_deref().map(coded::<Department>),
-        trigger: row.try_get("trigger")?,
-        severity: coded::<Severity>(&row.try_get::<String, _>("severity")?),
-        status: coded::<AlertStatus>(&row.try_get::<String, _>("status")?),
-        raised_at: row.try_get("raised_at")?,
-        first_round_due: row.try_get("first_round_due")?,
-        second_round_due: row.try_get("second_round_due")?,
-        first_round_at: row.try_get("first_round_at")?,
-        second_round_at: row.try_get("second_round_at")?,
-        escalation_level: row.try_get("escalation_level")?,
-        disposition: disposition.as_deref().map(coded::<StudyDecision>),
-        closed_at: row.try_get("closed_at")?,
-        duplicates: row.try_get("duplicates")?,
-        opens_identification: row.try_get("opens_identification")?,
-        overdue: row.try_get("overdue")?,
-    })
 }

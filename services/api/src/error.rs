@@ -12,7 +12,9 @@
 //! | `INTERNAL` | a server fault; details are logged, never sent |
 
 use async_graphql::ErrorExtensions;
-use dixian_store::{AppendError, StoreError};
+use dixian_commands::CommandError;
+use dixian_domain::ErrorKind;
+use dixian_store::StoreError;
 
 /// An error as the client sees it. Deliberately not `Display`: async-graphql converts any
 /// `Display` error into a plain message, which would drop the code; `From<ApiError>` below keeps
@@ -63,6 +65,29 @@ impl ApiError {
         }
     }
 
+    /// The input field at fault, for `BAD_USER_INPUT`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::BadInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The broken rule, for `RULE_VIOLATION`.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Self::Rule { rule, .. } => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// Logs an internal error's cause (once, where it is turned into an answer).
+    pub fn log_cause(&self) {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = %cause, "internal error");
+        }
+    }
+
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadInput {
             field: field.into(),
@@ -77,10 +102,8 @@ impl ApiError {
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        if let Self::Internal(cause) = self {
-            // Logged once here with the cause; the client gets only the generic message.
-            tracing::error!(error = %cause, "internal error");
-        }
+        // Logged once here with the cause; the client gets only the generic message.
+        self.log_cause();
         async_graphql::Error::new(self.message()).extend_with(|_, e| {
             e.set("code", self.code());
             match self {
@@ -118,6 +141,53 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Refused(r) => {
+                let message = r.message;
+                match r.kind {
+                    ErrorKind::Input => Self::bad_input(camel_path(r.field.unwrap_or("input")), message),
+                    ErrorKind::NotFound => Self::NotFound(message),
+                    ErrorKind::Forbidden => Self::Forbidden(message),
+                    ErrorKind::Rule => Self::Rule {
+                        rule: r.code.to_owned(),
+                        message,
+                        reasons: r.reasons,
+                    },
+                }
+            }
+            CommandError::NotFound(m) => Self::NotFound(m),
+            CommandError::BadInput { field, message } => Self::BadInput { field, message },
+            CommandError::Conflict(m) => Self::Conflict(m),
+            CommandError::Overloaded(m) => Self::Overloaded(m),
+            CommandError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+/// `head.id_number` → `head.idNumber`: domain fields are snake_case, GraphQL is camelCase.
+pub fn camel_path(path: &str) -> String {
+    path.split('.')
+        .map(|seg| {
+            let mut out = String::new();
+            let mut up = false;
+            for c in seg.chars() {
+                if c == '_' {
+                    up = true;
+                } else if up {
+                    out.extend(c.to_uppercase());
+                    up = false;
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -129,28 +199,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<AppendError> for ApiError {
-    fn from(e: AppendError) -> Self {
-        match &e {
-            AppendError::Conflict { .. } => Self::Conflict(e.to_string()),
-            AppendError::CommandReused { .. } => Self::bad_input("commandId", e.to_string()),
-            AppendError::EventIdReused { .. } => Self::Conflict(e.to_string()),
-            AppendError::Invalid { field, .. } => Self::bad_input(*field, e.to_string()),
-            AppendError::Empty
-            | AppendError::TooManyEvents { .. }
-            | AppendError::TooLarge { .. } => Self::bad_input("input", e.to_string()),
-            AppendError::UnknownLedger { .. } => Self::NotFound(e.to_string()),
-            AppendError::WrongLedger { .. } => Self::bad_input("ledger", e.to_string()),
-            AppendError::Overloaded { .. } | AppendError::ShuttingDown => {
-                Self::Overloaded(e.to_string())
-            }
-            AppendError::Inline(_) | AppendError::Database(_) => Self::internal(e),
-        }
-    }
-}
-
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_field_paths_become_graphql_field_paths() {
+        assert_eq!(camel_path("head.id_number"), "head.idNumber");
+        assert_eq!(
+            camel_path("baseline_per_capita_fen"),
+            "baselinePerCapitaFen"
+        );
+        assert_eq!(camel_path("input"), "input");
     }
 }

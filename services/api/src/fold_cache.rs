@@ -28,7 +28,6 @@ use dixian_store::read::StreamTail;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use crate::exec::HouseholdDecider;
 use crate::household::dossier::TimelineEntry;
 
 /// Events' worth of folds kept per kind of stream when `DIXIAN_FOLD_CACHE` is not set: about
@@ -49,7 +48,7 @@ pub struct Folded<S> {
 
 /// The fold caches of one server process, and the connections their probes use.
 pub struct Folds {
-    pub households: FoldCache<HouseholdDecider>,
+    pub households: FoldCache<dixian_domain::household::Household>,
     pub users: FoldCache<User>,
     pub policies: FoldCache<Policy>,
     probes: ProbePool,

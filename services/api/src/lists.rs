@@ -13,14 +13,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use dixian_domain::household::MonitoringStatus;
 use dixian_domain::vocab::{Category, FocusGroup, RiskType};
 use dixian_domain::{Role, china_date};
+use dixian_projections::casework::queries::{self, CaseFilter, CaseSummary};
 use dixian_store::{StreamRead, read, verify};
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::ledger::Verification;
 use crate::schema::{ApiContext, api, caller};
-use crate::vocab::{Coded, Vocab, parse};
+use crate::vocab::{
+    CategoryLabel, FocusGroupLabel, MonitoringStatusLabel, RiskTypeLabel, stored,
+};
 
 /// Most rows a page may hold.
 pub const MAX_PAGE: usize = 100;
@@ -55,14 +57,6 @@ pub fn region_loader(api: ApiContext) -> DataLoader<RegionNames> {
     DataLoader::new(RegionNames(api), tokio::spawn)
 }
 
-fn coded_from<T: Vocab>(code: &str) -> Coded {
-    T::ALL
-        .iter()
-        .find(|v| v.code() == code)
-        .map(Vocab::coded)
-        .unwrap_or_else(|| Coded::new(code, code))
-}
-
 /// One household in a list (from the case-state read model).
 #[derive(SimpleObject)]
 #[graphql(complex)]
@@ -71,11 +65,11 @@ pub struct HouseholdSummary {
     pub village: String,
     pub grid: Option<String>,
     pub head_name: String,
-    pub status: Coded,
+    pub status: MonitoringStatusLabel,
     pub episode: i32,
-    pub category: Option<Coded>,
-    pub risk_types: Vec<Coded>,
-    pub focus_groups: Vec<Coded>,
+    pub category: Option<CategoryLabel>,
+    pub risk_types: Vec<RiskTypeLabel>,
+    pub focus_groups: Vec<FocusGroupLabel>,
     pub resident_members: i32,
     /// The earliest open deadline (identification, green-channel back-fill).
     pub next_deadline: Option<NaiveDate>,
@@ -101,34 +95,39 @@ impl HouseholdSummary {
     }
 }
 
-fn summary(r: &sqlx::postgres::PgRow, today: NaiveDate) -> Result<HouseholdSummary, sqlx::Error> {
-    let next_deadline: Option<NaiveDate> = r.try_get("next_deadline")?;
-    let status: String = r.try_get("status")?;
-    let category: Option<String> = r.try_get("category")?;
-    let risks: Vec<String> = r.try_get("risk_types")?;
-    let groups: Vec<String> = r.try_get("focus_groups")?;
-    Ok(HouseholdSummary {
-        id: r.try_get("household_id")?,
-        village: r.try_get("village")?,
-        grid: r.try_get("grid")?,
-        head_name: r.try_get("head_name")?,
-        overdue: status == MonitoringStatus::Identifying.code()
-            && next_deadline.is_some_and(|d| d < today),
-        status: coded_from::<MonitoringStatus>(&status),
-        episode: r.try_get("episode")?,
-        category: category.as_deref().map(coded_from::<Category>),
-        risk_types: risks.iter().map(|c| coded_from::<RiskType>(c)).collect(),
-        focus_groups: groups.iter().map(|c| coded_from::<FocusGroup>(c)).collect(),
-        resident_members: r.try_get("resident_members")?,
-        next_deadline,
-        measures: r.try_get("measures")?,
-        open_alerts: r.try_get("open_alerts")?,
-        last_visit_at: r.try_get("last_visit_at")?,
-        last_income_month: r.try_get("last_income_month")?,
-        last_income_per_capita_fen: r.try_get("last_income_per_capita_fen")?,
-        approved_at: r.try_get("approved_at")?,
-        removed_at: r.try_get("removed_at")?,
-    })
+impl HouseholdSummary {
+    fn from_row(c: CaseSummary, today: NaiveDate) -> Result<Self, ApiError> {
+        Ok(Self {
+            overdue: c.status == MonitoringStatus::Identifying.code()
+                && c.next_deadline.is_some_and(|d| d < today),
+            status: stored::<MonitoringStatus>(&c.status)?,
+            category: c.category.as_deref().map(stored::<Category>).transpose()?,
+            risk_types: c
+                .risk_types
+                .iter()
+                .map(|r| stored::<RiskType>(r))
+                .collect::<Result<_, _>>()?,
+            focus_groups: c
+                .focus_groups
+                .iter()
+                .map(|g| stored::<FocusGroup>(g))
+                .collect::<Result<_, _>>()?,
+            id: c.household_id,
+            village: c.village,
+            grid: c.grid,
+            head_name: c.head_name,
+            episode: c.episode,
+            resident_members: c.resident_members,
+            next_deadline: c.next_deadline,
+            measures: c.measures,
+            open_alerts: c.open_alerts,
+            last_visit_at: c.last_visit_at,
+            last_income_month: c.last_income_month,
+            last_income_per_capita_fen: c.last_income_per_capita_fen,
+            approved_at: c.approved_at,
+            removed_at: c.removed_at,
+        })
+    }
 }
 
 /// Filters of the household list; all optional and combined with AND.
@@ -136,10 +135,10 @@ fn summary(r: &sqlx::postgres::PgRow, today: NaiveDate) -> Result<HouseholdSumma
 pub struct HouseholdFilter {
     /// A region-code prefix inside the caller's jurisdiction (default: the jurisdiction).
     pub region: Option<String>,
-    pub focus_group: Option<String>,
-    pub status: Option<String>,
-    pub category: Option<String>,
-    pub risk_type: Option<String>,
+    pub focus_group: Option<crate::vocab::FocusGroup>,
+    pub status: Option<crate::vocab::MonitoringStatus>,
+    pub category: Option<crate::vocab::Category>,
+    pub risk_type: Option<crate::vocab::RiskType>,
     /// Only households past an open deadline.
     pub overdue: Option<bool>,
 }
@@ -174,26 +173,10 @@ impl ListQuery {
         let api = api(ctx).clone();
         let filter = filter.unwrap_or_default();
         let prefix = scope(&caller, filter.region.as_deref())?;
-        let status = filter
-            .status
-            .as_deref()
-            .map(|s| parse::<MonitoringStatus>("filter.status", s))
-            .transpose()?;
-        let group = filter
-            .focus_group
-            .as_deref()
-            .map(|s| parse::<FocusGroup>("filter.focusGroup", s))
-            .transpose()?;
-        let category = filter
-            .category
-            .as_deref()
-            .map(|s| parse::<Category>("filter.category", s))
-            .transpose()?;
-        let risk = filter
-            .risk_type
-            .as_deref()
-            .map(|s| parse::<RiskType>("filter.riskType", s))
-            .transpose()?;
+        let status = filter.status.map(MonitoringStatus::from);
+        let group = filter.focus_group.map(FocusGroup::from);
+        let category = filter.category.map(Category::from);
+        let risk = filter.risk_type.map(RiskType::from);
         let samples = if caller.role == Role::SpotChecker {
             Some(crate::spot_check::granted_households(&api, &caller).await?)
         } else {
@@ -214,36 +197,26 @@ impl ListQuery {
                         })?),
                         None => None,
                     };
-                let rows = sqlx::query(
-                    "select * from casework.household_case
-                  where village like $1 || '%'
-                    and ($2::text is null or status = $2)
-                    and ($3::text is null or $3 = any(focus_groups))
-                    and ($4::text is null or category = $4)
-                    and ($5::text is null or $5 = any(risk_types))
-                    and ($6::boolean is not true or (status = 'IDENTIFYING' and next_deadline < $7))
-                    and ($8::uuid[] is null or household_id = any($8))
-                    and ($9::uuid is null or household_id > $9)
-                  order by household_id
-                  limit $10",
+                let rows = queries::households(
+                    &api.pool,
+                    &CaseFilter {
+                        region: &prefix,
+                        status: status.map(|s| s.code()),
+                        focus_group: group.map(|s| s.code()),
+                        category: category.map(|s| s.code()),
+                        risk_type: risk.map(|s| s.code()),
+                        overdue_on: (filter.overdue == Some(true)).then_some(today),
+                        only: samples.as_deref(),
+                        after: after_id,
+                        limit: i64::try_from(limit + 1).unwrap_or(i64::MAX),
+                    },
                 )
-                .bind(&prefix)
-                .bind(status.map(|s| s.code()))
-                .bind(group.map(|s| s.code()))
-                .bind(category.map(|s| s.code()))
-                .bind(risk.map(|s| s.code()))
-                .bind(filter.overdue)
-                .bind(today)
-                .bind(samples.as_deref())
-                .bind(after_id)
-                .bind(limit as i64 + 1)
-                .fetch_all(&api.pool)
                 .await
                 .map_err(ApiError::from)?;
                 let has_next = rows.len() > limit;
                 let mut connection = Connection::new(false, has_next);
-                for r in rows.iter().take(limit) {
-                    let s = summary(r, today).map_err(ApiError::from)?;
+                for r in rows.into_iter().take(limit) {
+                    let s = HouseholdSummary::from_row(r, today)?;
                     connection.edges.push(Edge::new(s.id.to_string(), s));
                 }
                 Ok::<_, async_graphql::Error>(connection)
@@ -266,27 +239,20 @@ impl ListQuery {
             return Err(ApiError::Forbidden("spot-checkers see their samples only".into()).into());
         }
         let today = china_date(Utc::now());
-        let rows = sqlx::query(
-            "select t.focus_group, t.reason, t.tagged_at, c.*
-               from casework.focus_tag t join casework.household_case c using (household_id)
-              where t.village = $1
-              order by t.focus_group, c.head_name, c.household_id",
-        )
-        .bind(&village)
-        .fetch_all(&api(ctx).pool)
-        .await
-        .map_err(ApiError::from)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let group: String = r.try_get("focus_group").map_err(ApiError::from)?;
-            out.push(LedgerEntry {
-                focus_group: coded_from::<FocusGroup>(&group),
-                reason: r.try_get("reason").map_err(ApiError::from)?,
-                tagged_at: r.try_get("tagged_at").map_err(ApiError::from)?,
-                household: summary(r, today).map_err(ApiError::from)?,
-            });
-        }
-        Ok(out)
+        let rows = queries::village_ledger(&api(ctx).pool, &village)
+            .await
+            .map_err(ApiError::from)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(LedgerEntry {
+                    focus_group: stored::<FocusGroup>(&r.focus_group)?,
+                    reason: r.reason,
+                    tagged_at: r.tagged_at,
+                    household: HouseholdSummary::from_row(r.case, today)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+            .map_err(Into::into)
     }
 
     /// Every event of a stream (`household-<id>`, `alert-<id>`, `user-<id>`, …) with actor,
@@ -375,7 +341,7 @@ impl ListQuery {
 /// One row of the village ledger.
 #[derive(SimpleObject)]
 pub struct LedgerEntry {
-    pub focus_group: Coded,
+    pub focus_group: FocusGroupLabel,
     pub reason: String,
     pub tagged_at: DateTime<Utc>,
     pub household: HouseholdSummary,

@@ -4,15 +4,15 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{NaiveDate, Utc};
-use dixian_domain::policy::{Policy, PolicyCommand, PolicyRules, SHANDONG, shandong_defaults};
-use dixian_domain::{RegionCode, Role, china_date};
+use dixian_commands::exec::append_request;
+use dixian_commands::{CommandError, CommandMeta, StreamRef};
+use dixian_domain::policy::{Policy, PolicyRules, SHANDONG, SetMonitoringLine, shandong_defaults};
+use dixian_domain::{Actor, Command, RegionCode, Role, china_date};
 use dixian_store::ExpectedVersion;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, CommandMeta, StreamRef};
 use crate::household::{Position, business_time, domain_actor, region};
 use crate::schema::{ApiContext, api, caller};
 
@@ -21,29 +21,32 @@ use crate::schema::{ApiContext, api, caller};
 pub async fn ensure_shandong_defaults(api: &ApiContext) -> Result<bool, ApiError> {
     let stream = StreamRef::policy(SHANDONG)?;
     api.store.open_ledger(&stream.ledger).await?;
-    let loaded = exec::load::<Policy>(&api.pool, &stream.id, Default::default()).await?;
+    let loaded = api
+        .exec
+        .load::<Policy>(&stream.id, Default::default())
+        .await?;
     if loaded.version > 0 {
         return Ok(false);
     }
-    let system = Caller {
-        user_id: Uuid::nil(),
-        role: Role::CountyOfficer,
-        jurisdiction: RegionCode::parse(SHANDONG).map_err(|e| ApiError::internal(e.to_string()))?,
-    };
-    let events = shandong_defaults(&domain_actor(&system), Utc::now());
+    let system = Actor::new(
+        Uuid::nil(),
+        Role::CountyOfficer,
+        RegionCode::parse(SHANDONG).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
+    let events = shandong_defaults(&system, Utc::now());
     let meta = CommandMeta {
         // A fixed id: "install the Shandong defaults" is one command, once.
         command_id: Uuid::from_u128(0x0d1c_5eed_0037_0000_0000_0000_0000_0001),
         fingerprint: dixian_store::hash::sha256(b"dixian-shandong-defaults-v1"),
         correlation_id: None,
+        causation_id: None,
     };
-    let request =
-        exec::append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)?;
+    let request = append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)?;
     match api.store.append(request).await {
         Ok(a) => Ok(!a.duplicate),
         // Another process installed them at the same moment.
         Err(dixian_store::AppendError::Conflict { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(CommandError::from(e).into()),
     }
 }
 
@@ -91,7 +94,7 @@ impl PolicyQuery {
     ) -> async_graphql::Result<PolicyView> {
         caller(ctx)?;
         region("province", &province)?;
-        let book = exec::policy_book(api(ctx), &province).await?;
+        let book = api(ctx).folds.policy(&province).await?;
         let date = date.unwrap_or_else(|| china_date(Utc::now()));
         let r: PolicyRules = book.state.rules_in_force(date);
         let n = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
@@ -125,22 +128,24 @@ impl PolicyMutation {
     ) -> async_graphql::Result<Position> {
         let caller = caller(ctx)?;
         let province = region("province", &input.province)?;
-        let stream = StreamRef::policy(province.as_str())?;
+        let stream = StreamRef::policy(province.as_str()).map_err(ApiError::from)?;
         let meta = CommandMeta::new(input.command_id, &input, "setMonitoringLine");
-        let actor = domain_actor(caller);
-        let at = business_time(None)?;
-        let executed = exec::execute::<Policy, _>(api(ctx), caller, &stream, &meta, |_| {
-            Ok(PolicyCommand::SetMonitoringLine {
-                actor: actor.clone(),
-                at,
-                province: province.clone(),
+        let command = Command::new(
+            domain_actor(caller),
+            business_time(None)?,
+            SetMonitoringLine {
+                province,
                 year: input.year,
                 amount_fen: input.amount_fen,
                 effective_from: input.effective_from,
                 basis: input.basis.clone(),
-            })
-        })
-        .await?;
-        Ok(Position::from(&executed.appended))
+            },
+        );
+        let appended = api(ctx)
+            .exec
+            .execute::<Policy, _>(&stream, &meta, |_| Ok(command.clone()))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Position::from(&appended))
     }
 }

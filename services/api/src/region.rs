@@ -4,15 +4,18 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::Utc;
-use dixian_domain::region_registry::{RegionCommand, RegionRegistry, RegionTree};
-use dixian_domain::{GridId, RegionCode};
+use dixian_commands::stream::county_of;
+use dixian_commands::{CommandMeta, StreamRef};
+use dixian_domain::region_registry::{
+    DefineGrid, DefineRegion, RegionCommand, RegionRegistry, RegionTree,
+};
+use dixian_domain::{Command, GridId, RegionCode, StreamId};
 use dixian_store::StreamRead;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, CommandMeta, StreamRef, county_of};
 use crate::household::{Position, domain_actor, region};
 use crate::schema::{ApiContext, api, caller};
 
@@ -25,22 +28,13 @@ pub struct Region {
     pub level: String,
 }
 
-fn regions_stream(county: &str) -> Result<StreamRef, ApiError> {
-    let mut s = StreamRef::household(Uuid::nil(), county)?;
-    s.id = format!("regions-{county}");
-    s.stream_type = "regions";
-    Ok(s)
-}
-
 /// The county's region tree.
 pub async fn tree(api: &ApiContext, county: &str) -> Result<RegionTree, ApiError> {
-    Ok(exec::load::<RegionRegistry>(
-        &api.pool,
-        &format!("regions-{county}"),
-        StreamRead::default(),
-    )
-    .await?
-    .state)
+    Ok(api
+        .exec
+        .load::<RegionRegistry>(&StreamId::Regions(county.to_owned()), StreamRead::default())
+        .await?
+        .state)
 }
 
 /// The name of a region code, if defined.
@@ -70,37 +64,22 @@ pub async fn define(
     code: &str,
     name: &str,
 ) -> Result<Position, ApiError> {
-    let actor = domain_actor(caller);
-    let at = Utc::now();
-    let (county, command) = if code.contains('-') {
-        let grid = GridId::parse(code).map_err(|e| ApiError::bad_input("code", e.to_string()))?;
-        (
-            county_of(grid.village())?,
-            RegionCommand::DefineGrid {
-                actor,
-                at,
-                grid,
-                name: name.to_owned(),
-            },
-        )
-    } else {
-        let rc = region("code", code)?;
-        (
-            county_of(&rc)?,
-            RegionCommand::DefineRegion {
-                actor,
-                at,
-                code: rc,
-                name: name.to_owned(),
-            },
-        )
-    };
-    let stream = regions_stream(&county)?;
     let meta = CommandMeta::new(command_id, &(code, name), "defineRegion");
-    let executed =
-        exec::execute::<RegionRegistry, _>(api, caller, &stream, &meta, |_| Ok(command.clone()))
-            .await?;
-    Ok(Position::from(&executed.appended))
+    let name = name.to_owned();
+    let (county, body): (String, RegionCommand) = if code.contains('-') {
+        let grid = GridId::parse(code).map_err(|e| ApiError::bad_input("code", e.to_string()))?;
+        (county_of(grid.village())?, DefineGrid { grid, name }.into())
+    } else {
+        let code = region("code", code)?;
+        (county_of(&code)?, DefineRegion { code, name }.into())
+    };
+    let stream = StreamRef::in_county(StreamId::Regions(county.clone()), &county)?;
+    let command = Command::new(domain_actor(caller), Utc::now(), body);
+    let appended = api
+        .exec
+        .execute::<RegionRegistry, _>(&stream, &meta, |_| Ok(command.clone()))
+        .await?;
+    Ok(Position::from(&appended))
 }
 
 #[derive(InputObject, Serialize)]

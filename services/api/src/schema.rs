@@ -1,6 +1,7 @@
 //! The schema: roots, shared context and the protective limits.
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use dixian_commands::{Executor, Reactors};
 use dixian_projections::Runner;
 use dixian_store::{AnchorKey, EventStore};
 use sqlx::PgPool;
@@ -8,7 +9,7 @@ use sqlx::PgPool;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::household::HouseholdQuery;
-use crate::household::records::RecordMutation;
+use crate::household::mutations::{BatchMutation, HouseholdMutation};
 use crate::ledger::{LedgerMutation, LedgerQuery};
 use crate::pii::PiiKeys;
 use crate::vocab::Vocabulary;
@@ -17,6 +18,10 @@ use crate::vocab::Vocabulary;
 #[derive(Clone)]
 pub struct ApiContext {
     pub store: EventStore,
+    /// Runs commands against the log (decide, append, idempotency, retries).
+    pub exec: Executor,
+    /// The reactors, for requests that wait on a reaction and for their stuck list.
+    pub reactors: Reactors,
     pub runner: Runner,
     pub pool: PgPool,
     pub anchor_key: Option<AnchorKey>,
@@ -36,20 +41,18 @@ pub struct Query(
     crate::lists::ListQuery,
     crate::spot_check::SpotCheckQuery,
     crate::policy::PolicyQuery,
+    crate::reactions::ReactionQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     LedgerMutation,
-    RecordMutation,
+    HouseholdMutation,
+    BatchMutation,
     crate::user::UserMutation,
-    crate::household::procedure::ProcedureMutation,
-    crate::household::assistance::AssistanceMutation,
-    crate::household::removal::RemovalMutation,
     crate::alert::AlertMutation,
     crate::region::RegionMutation,
     crate::spot_check::SpotCheckMutation,
-    crate::household::batch::BatchMutation,
     crate::policy::PolicyMutation,
 );
 

@@ -17,16 +17,15 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::Utc;
-use dixian_domain::Role;
-use dixian_domain::user::{User, UserCommand};
+use dixian_commands::CommandMeta;
+use dixian_domain::user::{GrantSample, User};
+use dixian_domain::{Command, Role};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, CommandMeta};
 use crate::household::domain_actor;
 use crate::schema::{ApiContext, api, caller};
 
@@ -146,23 +145,7 @@ async fn population(
     api: &ApiContext,
     region: &str,
 ) -> Result<Vec<(String, String, Uuid)>, ApiError> {
-    let rows = sqlx::query(
-        "select village, coalesce(category, 'NONE') as category, household_id
-           from casework.household_case where village like $1 || '%' order by household_id",
-    )
-    .bind(region)
-    .fetch_all(&api.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("village")?,
-                r.try_get("category")?,
-                r.try_get("household_id")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(ApiError::from)
+    Ok(dixian_projections::casework::queries::sample_population(&api.pool, region).await?)
 }
 
 #[derive(InputObject, Serialize)]
@@ -249,31 +232,21 @@ impl SpotCheckMutation {
         let pop = population(api, region.as_str()).await?;
         let households = draw(&pop, input.size as usize, &input.seed);
         let ids: Vec<Uuid> = households.iter().map(|h| h.household_id).collect();
-        let mut conn = api.pool.acquire().await?;
-        let (ledger, _) =
-            dixian_store::read::stream_version(&mut conn, &format!("user-{}", input.user_id))
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no user {}", input.user_id)))?;
-        drop(conn);
-        let stream = exec::StreamRef {
-            id: format!("user-{}", input.user_id),
-            stream_type: "user",
-            ledger: dixian_store::LedgerId::parse(&ledger).map_err(ApiError::from)?,
-        };
+        let stream = crate::user::user_stream(api, input.user_id, None).await?;
         let meta = CommandMeta::new(input.command_id, &input, "grantSample");
-        let actor = domain_actor(caller);
-        let at = Utc::now();
-        let sample_id = input.command_id;
-        exec::execute::<User, _>(api, caller, &stream, &meta, |_| {
-            Ok(UserCommand::GrantSample {
-                actor: actor.clone(),
-                at,
-                sample_id,
+        let command = Command::new(
+            domain_actor(caller),
+            Utc::now(),
+            GrantSample {
+                sample_id: input.command_id,
                 region: region.clone(),
-                household_ids: ids.clone(),
-            })
-        })
-        .await?;
+                household_ids: ids,
+            },
+        );
+        api.exec
+            .execute::<User, _>(&stream, &meta, |_| Ok(command.clone()))
+            .await
+            .map_err(ApiError::from)?;
         Ok(Sample {
             region: input.region,
             seed: input.seed,

@@ -3,25 +3,28 @@
 //! checked on every request, so a role change or a deactivation takes effect at once.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use dixian_domain::user::{CadreScope, User, UserCommand, UserState};
-use dixian_domain::{RegionCode, Role};
+use dixian_commands::{CommandMeta, StreamRef};
+use dixian_domain::user::{
+    AssignCadre, ChangeRole, DeactivateUser, RegisterUser, UnassignCadre, User, UserCommand,
+    UserState,
+};
+use dixian_domain::{Command, RegionCode, StreamId};
+use dixian_store::Appended;
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, CommandMeta, StreamRef};
 use crate::household::{Position, business_time, domain_actor, region};
 use crate::schema::{ApiContext, api, caller};
-use crate::vocab::{Coded, Vocab, parse};
+use crate::vocab::{CadreScope, CadreScopeLabel, Labelled, Role, RoleLabel};
 
 /// A user as the log says they are now.
 #[derive(SimpleObject)]
 pub struct UserView {
     pub id: Uuid,
     pub name: String,
-    pub role: Coded,
+    pub role: RoleLabel,
     /// Region-code prefix the user works in.
     pub jurisdiction: String,
     pub active: bool,
@@ -31,7 +34,7 @@ pub struct UserView {
 
 #[derive(SimpleObject)]
 pub struct Assignment {
-    pub scope: Coded,
+    pub scope: CadreScopeLabel,
     pub target: String,
 }
 
@@ -40,14 +43,14 @@ impl UserView {
         Some(Self {
             id: state.user_id?,
             name: state.name.clone(),
-            role: state.role?.coded(),
+            role: state.role?.label(),
             jurisdiction: state.jurisdiction.as_ref()?.as_str().to_owned(),
             active: state.active,
             assignments: state
                 .assignments
                 .iter()
                 .map(|(s, t)| Assignment {
-                    scope: s.coded(),
+                    scope: s.label(),
                     target: t.clone(),
                 })
                 .collect(),
@@ -63,23 +66,17 @@ pub struct UserPayload {
 }
 
 /// Where a user's stream lives: found in the log, or (for a new user) from the jurisdiction.
-async fn user_stream(
+pub(crate) async fn user_stream(
     api: &ApiContext,
     id: Uuid,
     jurisdiction: Option<&RegionCode>,
 ) -> Result<StreamRef, ApiError> {
-    let mut conn = api.pool.acquire().await?;
-    if let Some((ledger, _)) =
-        dixian_store::read::stream_version(&mut conn, &format!("user-{id}")).await?
-    {
-        return Ok(StreamRef {
-            id: format!("user-{id}"),
-            stream_type: "user",
-            ledger: dixian_store::LedgerId::parse(&ledger).map_err(ApiError::from)?,
-        });
+    let stream = StreamId::User(id);
+    if let Some(ledger) = api.exec.ledger_of(&stream).await? {
+        return Ok(StreamRef { id: stream, ledger });
     }
     match jurisdiction {
-        Some(j) => StreamRef::user(id, j),
+        Some(j) => Ok(StreamRef::user(id, j)?),
         None => Err(ApiError::NotFound(format!("no user {id}"))),
     }
 }
@@ -119,7 +116,7 @@ pub async fn register_user(
     command_id: Uuid,
     user_id: Uuid,
     name: &str,
-    role: Role,
+    role: dixian_domain::Role,
     jurisdiction: &RegionCode,
 ) -> Result<UserPayload, ApiError> {
     let stream = user_stream(api, user_id, Some(jurisdiction)).await?;
@@ -128,53 +125,58 @@ pub async fn register_user(
         &(user_id, name, role.code(), jurisdiction.as_str()),
         "registerUser",
     );
-    let actor = domain_actor(actor_caller);
-    let at = Utc::now();
-    let executed = exec::execute::<User, _>(api, actor_caller, &stream, &meta, |_| {
-        Ok(UserCommand::RegisterUser {
-            actor: actor.clone(),
-            at,
-            user_id,
-            name: name.to_owned(),
-            role,
-            jurisdiction: jurisdiction.clone(),
-        })
-    })
-    .await?;
-    payload(api, user_id, &executed).await
+    let body = RegisterUser {
+        user_id,
+        name: name.to_owned(),
+        role,
+        jurisdiction: jurisdiction.clone(),
+    };
+    let appended = execute(api, actor_caller, &stream, &meta, body).await?;
+    payload(api, user_id, &appended).await
+}
+
+async fn execute(
+    api: &ApiContext,
+    caller: &Caller,
+    stream: &StreamRef,
+    meta: &CommandMeta,
+    body: impl Into<UserCommand>,
+) -> Result<Appended, ApiError> {
+    let command = Command::new(domain_actor(caller), business_time(None)?, body);
+    Ok(api
+        .exec
+        .execute::<User, _>(stream, meta, |_| Ok(command.clone()))
+        .await?)
 }
 
 async fn payload(
     api: &ApiContext,
     user_id: Uuid,
-    executed: &exec::Executed,
+    appended: &Appended,
 ) -> Result<UserPayload, ApiError> {
     let state = load_user(api, user_id).await?;
     Ok(UserPayload {
         user: UserView::from(&state)
             .ok_or_else(|| ApiError::NotFound(format!("no user {user_id}")))?,
-        position: Position::from(&executed.appended),
-        duplicate: executed.appended.duplicate,
+        position: Position::from(appended),
+        duplicate: appended.duplicate,
     })
 }
 
+/// Runs one command on an existing user's stream.
 async fn run(
     ctx: &Context<'_>,
     mutation: &str,
     user_id: Uuid,
     command_id: Uuid,
     input: &impl Serialize,
-    build: impl Fn(dixian_domain::Actor, DateTime<Utc>) -> Result<UserCommand, ApiError>,
+    body: impl Into<UserCommand>,
 ) -> Result<UserPayload, ApiError> {
-    let caller = caller(ctx)?;
-    let api = api(ctx);
+    let (caller, api) = (caller(ctx)?, api(ctx));
     let stream = user_stream(api, user_id, None).await?;
     let meta = CommandMeta::new(command_id, input, mutation);
-    let actor = domain_actor(caller);
-    let at = business_time(None)?;
-    let executed =
-        exec::execute::<User, _>(api, caller, &stream, &meta, |_| build(actor.clone(), at)).await?;
-    payload(api, user_id, &executed).await
+    let appended = execute(api, caller, &stream, &meta, body).await?;
+    payload(api, user_id, &appended).await
 }
 
 #[derive(InputObject, Serialize)]
@@ -182,8 +184,7 @@ pub struct RegisterUserInput {
     pub command_id: Uuid,
     pub user_id: Option<Uuid>,
     pub name: String,
-    /// GRID_WORKER, VILLAGE_SECRETARY, CADRE, TOWNSHIP_OFFICER, COUNTY_OFFICER, AUDITOR, SPOT_CHECKER.
-    pub role: String,
+    pub role: Role,
     /// Region-code prefix.
     pub jurisdiction: String,
 }
@@ -192,7 +193,7 @@ pub struct RegisterUserInput {
 pub struct ChangeRoleInput {
     pub command_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub jurisdiction: String,
     pub reason: String,
 }
@@ -202,7 +203,7 @@ pub struct CadreAssignmentInput {
     pub command_id: Uuid,
     pub user_id: Uuid,
     /// HOUSEHOLD (包户), VILLAGE (包村) or AREA (包片).
-    pub scope: String,
+    pub scope: CadreScope,
     /// A household id or a region code.
     pub target: String,
     /// The region the assignment is in (the household's village, or the village/area itself).
@@ -231,8 +232,9 @@ impl UserQuery {
     /// A user in the caller's jurisdiction (county officers and auditors).
     async fn user(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<UserView> {
         let caller = caller(ctx)?;
+        use dixian_domain::Role as R;
         caller.require_role(
-            &[Role::CountyOfficer, Role::TownshipOfficer, Role::Auditor],
+            &[R::CountyOfficer, R::TownshipOfficer, R::Auditor],
             "read users",
         )?;
         let state = load_user(api(ctx), id).await?;
@@ -255,7 +257,6 @@ impl UserMutation {
         input: RegisterUserInput,
     ) -> async_graphql::Result<UserPayload> {
         let caller = caller(ctx)?;
-        let role = parse("role", &input.role)?;
         let jurisdiction = region("jurisdiction", &input.jurisdiction)?;
         let user_id = input.user_id.unwrap_or(input.command_id);
         Ok(register_user(
@@ -264,7 +265,7 @@ impl UserMutation {
             input.command_id,
             user_id,
             &input.name,
-            role,
+            input.role.into(),
             &jurisdiction,
         )
         .await?)
@@ -276,25 +277,13 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: ChangeRoleInput,
     ) -> async_graphql::Result<UserPayload> {
-        let role = parse("role", &input.role)?;
-        let jurisdiction = region("jurisdiction", &input.jurisdiction)?;
-        Ok(run(
-            ctx,
-            "changeRole",
-            input.user_id,
-            input.command_id,
-            &input,
-            |actor, at| {
-                Ok(UserCommand::ChangeRole {
-                    actor,
-                    at,
-                    role,
-                    jurisdiction: jurisdiction.clone(),
-                    reason: input.reason.clone(),
-                })
-            },
-        )
-        .await?)
+        let body = ChangeRole {
+            role: input.role.into(),
+            jurisdiction: region("jurisdiction", &input.jurisdiction)?,
+            reason: input.reason.clone(),
+        };
+        let (user, command) = (input.user_id, input.command_id);
+        Ok(run(ctx, "changeRole", user, command, &input, body).await?)
     }
 
     /// Assign a cadre (包建干部) to a household, village or area (township officers).
@@ -303,25 +292,13 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: CadreAssignmentInput,
     ) -> async_graphql::Result<UserPayload> {
-        let scope: CadreScope = parse("scope", &input.scope)?;
-        let region_code = region("region", &input.region)?;
-        Ok(run(
-            ctx,
-            "assignCadre",
-            input.user_id,
-            input.command_id,
-            &input,
-            |actor, at| {
-                Ok(UserCommand::AssignCadre {
-                    actor,
-                    at,
-                    scope,
-                    target: input.target.clone(),
-                    region: region_code.clone(),
-                })
-            },
-        )
-        .await?)
+        let body = AssignCadre {
+            scope: input.scope.into(),
+            target: input.target.clone(),
+            region: region("region", &input.region)?,
+        };
+        let (user, command) = (input.user_id, input.command_id);
+        Ok(run(ctx, "assignCadre", user, command, &input, body).await?)
     }
 
     async fn unassign_cadre(
@@ -329,25 +306,13 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: CadreAssignmentInput,
     ) -> async_graphql::Result<UserPayload> {
-        let scope: CadreScope = parse("scope", &input.scope)?;
-        let region_code = region("region", &input.region)?;
-        Ok(run(
-            ctx,
-            "unassignCadre",
-            input.user_id,
-            input.command_id,
-            &input,
-            |actor, at| {
-                Ok(UserCommand::UnassignCadre {
-                    actor,
-                    at,
-                    scope,
-                    target: input.target.clone(),
-                    region: region_code.clone(),
-                })
-            },
-        )
-        .await?)
+        let body = UnassignCadre {
+            scope: input.scope.into(),
+            target: input.target.clone(),
+            region: region("region", &input.region)?,
+        };
+        let (user, command) = (input.user_id, input.command_id);
+        Ok(run(ctx, "unassignCadre", user, command, &input, body).await?)
     }
 
     /// Deactivate a user: every token of theirs stops working at once.
@@ -356,27 +321,18 @@ impl UserMutation {
         ctx: &Context<'_>,
         input: DeactivateUserInput,
     ) -> async_graphql::Result<UserPayload> {
-        Ok(run(
-            ctx,
-            "deactivateUser",
-            input.user_id,
-            input.command_id,
-            &input,
-            |actor, at| {
-                Ok(UserCommand::DeactivateUser {
-                    actor,
-                    at,
-                    reason: input.reason.clone(),
-                })
-            },
-        )
-        .await?)
+        let body = DeactivateUser {
+            reason: input.reason.clone(),
+        };
+        let (user, command) = (input.user_id, input.command_id);
+        Ok(run(ctx, "deactivateUser", user, command, &input, body).await?)
     }
 }
 
 /// The system's own caller for bootstrap (the CLI registering the first county officer):
 /// recorded in the log as the nil user acting as county officer of that county.
 pub fn system_caller(jurisdiction: &RegionCode) -> Caller {
+    use dixian_domain::Role;
     let county = jurisdiction
         .county()
         .and_then(|c| RegionCode::parse(&c).ok())

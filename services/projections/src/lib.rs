@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod casework;
+pub mod feed;
 pub mod rebuild;
 pub mod runner;
 pub mod stream_index;
@@ -19,7 +20,8 @@ use std::sync::Arc;
 use dixian_store::{BoxFuture, RecordedEvent};
 use sqlx::PgConnection;
 
-pub use runner::{Progress, Runner};
+pub use feed::Progress;
+pub use runner::Runner;
 
 /// Why applying an event to a read model failed.
 #[derive(Debug, thiserror::Error)]

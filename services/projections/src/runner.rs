@@ -6,10 +6,8 @@
 //! several server processes share the work without leader election: whoever holds a
 //! (projection, ledger) row does that step, the others move on.
 //!
-//! Wake-ups: the in-process store signals each commit; without one (another process appended)
-//! the runner polls with backoff from 10 ms to 1 s. No LISTEN/NOTIFY rides on the append.
+//! Wake-ups and read-your-writes waits are the shared [`feed`](crate::feed) machinery.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,29 +15,29 @@ use dixian_store::{Commit, read};
 use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 
+use crate::feed::{self, Checkpoints};
 use crate::{Projection, ProjectionError, set_search_path};
 
 /// Events applied per transaction.
 pub const BATCH: i64 = 500;
-
-/// (projection, ledger) → checkpoint seq, as far as this process knows.
-pub type Progress = HashMap<(String, String), i64>;
 
 /// Runs projections until told to stop.
 #[derive(Clone)]
 pub struct Runner {
     pool: PgPool,
     projections: Vec<Arc<dyn Projection>>,
-    progress: Arc<watch::Sender<Progress>>,
+    checkpoints: Checkpoints,
 }
 
 impl Runner {
     pub fn new(pool: PgPool, projections: Vec<Arc<dyn Projection>>) -> Self {
-        let (tx, _) = watch::channel(Progress::new());
         Self {
+            checkpoints: Checkpoints::new(
+                pool.clone(),
+                "select seq from es.checkpoint where projection = $1 and ledger = $2",
+            ),
             pool,
             projections,
-            progress: Arc::new(tx),
         }
     }
 
@@ -77,31 +75,20 @@ impl Runner {
     async fn follow(
         &self,
         projection: Arc<dyn Projection>,
-        mut commits: watch::Receiver<Commit>,
-        mut stop: watch::Receiver<bool>,
+        commits: watch::Receiver<Commit>,
+        stop: watch::Receiver<bool>,
     ) {
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let busy = match self.catch_up_once(projection.as_ref()).await {
-                Ok(full_batch) => full_batch,
+        let step = || async {
+            match self.catch_up_once(projection.as_ref()).await {
+                Ok(true) => feed::Step::Busy,
+                Ok(false) => feed::Step::Idle,
                 Err(e) => {
                     tracing::error!(projection = projection.name(), error = %e, "projection step failed; retrying");
-                    false
+                    feed::Step::Blocked
                 }
-            };
-            if busy {
-                backoff = Duration::from_millis(10);
-                continue;
             }
-            tokio::select! {
-                _ = commits.changed() => backoff = Duration::from_millis(10),
-                _ = stop.changed() => {}
-                _ = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(1)),
-            }
-        }
+        };
+        feed::follow(projection.name(), step, commits, stop).await
     }
 
     /// One step for every ledger. Returns whether any ledger had a full batch (more may wait).
@@ -109,10 +96,7 @@ impl Runner {
         &self,
         projection: &dyn Projection,
     ) -> Result<bool, ProjectionError> {
-        let ledgers: Vec<(String, i64)> =
-            sqlx::query_as("select ledger, last_seq from es.ledger order by ledger")
-                .fetch_all(&self.pool)
-                .await?;
+        let ledgers = feed::ledgers(&self.pool).await?;
         let mut full = false;
         for (ledger, head) in ledgers {
             let (applied, checkpoint) = self.step(projection, &ledger).await?;
@@ -187,14 +171,7 @@ impl Runner {
     }
 
     fn publish(&self, projection: &str, ledger: &str, seq: i64) {
-        self.progress.send_if_modified(|p| {
-            let key = (projection.to_owned(), ledger.to_owned());
-            if p.get(&key) == Some(&seq) {
-                return false;
-            }
-            p.insert(key, seq);
-            true
-        });
+        self.checkpoints.publish(projection, ledger, seq);
     }
 
     /// Read-your-writes: waits until `projection` has applied `ledger` up to `seq`, at most
@@ -206,34 +183,9 @@ impl Runner {
         seq: i64,
         timeout: Duration,
     ) -> Result<bool, sqlx::Error> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut progress = self.progress.subscribe();
-        loop {
-            let known = progress
-                .borrow_and_update()
-                .get(&(projection.to_owned(), ledger.to_owned()))
-                .copied();
-            if known.is_some_and(|k| k >= seq) {
-                return Ok(true);
-            }
-            // Another process may be the one projecting: the checkpoint row is the truth.
-            let stored: Option<i64> = sqlx::query_scalar(
-                "select seq from es.checkpoint where projection = $1 and ledger = $2",
-            )
-            .bind(projection)
-            .bind(ledger)
-            .fetch_optional(&self.pool)
-            .await?;
-            if stored.is_some_and(|s| s >= seq) {
-                return Ok(true);
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            let slice = (deadline - now).min(Duration::from_millis(50));
-            let _ = tokio::time::timeout(slice, progress.changed()).await;
-        }
+        self.checkpoints
+            .wait_for(projection, ledger, seq, timeout)
+            .await
     }
 
     /// Applies everything there is, for every projection (used by the CLI and tests).

@@ -14,9 +14,11 @@
 #![forbid(unsafe_code)]
 
 pub mod append;
+pub mod audit;
 pub mod db;
 pub mod error;
 pub mod hash;
+pub mod lock;
 pub mod model;
 pub mod probe;
 pub mod read;

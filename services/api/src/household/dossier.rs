@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::fold_cache::{Folded, PolicyFold};
 use crate::schema::{api, caller};
-use crate::vocab::{Coded, Vocab};
+use crate::vocab::*;
 
 /// Roles that see full ID and phone numbers (every such read is logged).
 pub const UNMASKED_READERS: &[Role] = &[
@@ -39,7 +39,7 @@ pub struct Dossier {
     pub formerly_poor: bool,
     pub registered_at: Option<DateTime<Utc>>,
     /// 监测状态.
-    pub status: Coded,
+    pub status: MonitoringStatusLabel,
     /// The fold this view shows (shared with the fold cache for "now" views).
     #[graphql(skip)]
     pub folded: Arc<Folded<HouseholdState>>,
@@ -67,7 +67,7 @@ impl Dossier {
             address: reg.map(|r| r.address.clone()).unwrap_or_default(),
             formerly_poor: reg.is_some_and(|r| r.formerly_poor),
             registered_at: reg.map(|r| r.registered_at),
-            status: folded.state.status.coded(),
+            status: folded.state.status.label(),
             folded,
             policy,
             as_of,
@@ -88,14 +88,14 @@ pub struct Member {
     /// Masked, e.g. `370305********1234`.
     pub id_number: String,
     pub birth_date: NaiveDate,
-    pub sex: Coded,
-    pub relation: Coded,
-    pub health: Coded,
+    pub sex: SexLabel,
+    pub relation: RelationLabel,
+    pub health: HealthLabel,
     pub disability_level: Option<i32>,
-    pub labour: Coded,
-    pub schooling: Coded,
-    pub employment: Coded,
-    pub safety_net: Coded,
+    pub labour: LabourCapacityLabel,
+    pub schooling: SchoolingLabel,
+    pub employment: EmploymentLabel,
+    pub safety_net: SafetyNetLabel,
     pub medical_insurance: bool,
     pub pension_insurance: bool,
     /// Masked phone number.
@@ -114,14 +114,14 @@ impl Member {
             name: m.name.clone(),
             id_number: m.id_number.masked.clone(),
             birth_date: m.birth_date,
-            sex: m.sex.coded(),
-            relation: m.relation.coded(),
-            health: m.health.coded(),
+            sex: m.sex.label(),
+            relation: m.relation.label(),
+            health: m.health.label(),
             disability_level: m.disability_level.map(i32::from),
-            labour: m.labour.coded(),
-            schooling: m.schooling.coded(),
-            employment: m.employment.coded(),
-            safety_net: m.safety_net.coded(),
+            labour: m.labour.label(),
+            schooling: m.schooling.label(),
+            employment: m.employment.label(),
+            safety_net: m.safety_net.label(),
             medical_insurance: m.insurance.medical,
             pension_insurance: m.insurance.pension,
             phone: m.phone.as_ref().map(|p| p.masked.clone()),
@@ -152,18 +152,16 @@ pub async fn log_pii_access(
     member_id: Option<Uuid>,
     field: &str,
 ) -> Result<(), ApiError> {
-    sqlx::query(
-        "insert into audit.pii_access (user_id, role, jurisdiction, household_id, member_id, field, purpose)
-         values ($1, $2, $3, $4, $5, $6, 'graphql')",
-    )
-    .bind(caller.user_id)
-    .bind(caller.role.code())
-    .bind(caller.jurisdiction.as_str())
-    .bind(household_id)
-    .bind(member_id)
-    .bind(field)
-    .execute(&api(ctx).pool)
-    .await?;
+    let access = dixian_store::audit::PiiAccess {
+        user_id: caller.user_id,
+        role: caller.role.code(),
+        jurisdiction: caller.jurisdiction.as_str(),
+        household_id,
+        member_id,
+        field,
+        purpose: "graphql",
+    };
+    dixian_store::audit::record_pii_access(&api(ctx).pool, &access).await?;
     Ok(())
 }
 
@@ -172,13 +170,13 @@ pub async fn log_pii_access(
 pub struct FormerMember {
     pub id: Uuid,
     pub name: String,
-    pub reason: Coded,
+    pub reason: MemberChangeReasonLabel,
     pub date: NaiveDate,
 }
 
 #[derive(SimpleObject)]
 pub struct FocusGroupTag {
-    pub group: Coded,
+    pub group: FocusGroupLabel,
     pub reason: String,
     pub tagged_at: DateTime<Utc>,
 }
@@ -213,14 +211,14 @@ pub struct LivingConditionsView {
     pub basic_medical_secure: bool,
     pub housing_secure: bool,
     pub drinking_water_secure: bool,
-    pub insecure: Vec<Coded>,
+    pub insecure: Vec<LivingConditionLabel>,
     pub assessed_at: DateTime<Utc>,
 }
 
 #[derive(SimpleObject)]
 pub struct VisitView {
     pub id: Uuid,
-    pub kind: Coded,
+    pub kind: VisitKindLabel,
     pub findings: String,
     pub visitor: Uuid,
     pub at: DateTime<Utc>,
@@ -237,7 +235,7 @@ pub struct IdentificationView {
     /// The ≤ 15-day deadline.
     pub due_on: NaiveDate,
     pub overdue: bool,
-    pub stage: Coded,
+    pub stage: IdentificationStageLabel,
     pub notice_start: Option<NaiveDate>,
     pub notice_closed_on: Option<NaiveDate>,
     pub open_objections: i32,
@@ -253,8 +251,8 @@ pub struct EpisodeView {
     pub id: Uuid,
     pub number: i32,
     pub previous_episode_id: Option<Uuid>,
-    pub category: Coded,
-    pub risk_types: Vec<Coded>,
+    pub category: CategoryLabel,
+    pub risk_types: Vec<RiskTypeLabel>,
     pub baseline_per_capita_fen: i64,
     pub approved_at: DateTime<Utc>,
     pub removed_at: Option<DateTime<Utc>>,
@@ -266,12 +264,12 @@ pub struct EpisodeView {
 pub struct MeasureView {
     pub id: Uuid,
     pub episode_number: i32,
-    pub measure_type: Coded,
+    pub measure_type: MeasureTypeLabel,
     pub department: String,
     pub amount_fen: i64,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
-    pub risk_types: Vec<Coded>,
+    pub risk_types: Vec<RiskTypeLabel>,
     pub percent: i32,
     pub completed_on: Option<NaiveDate>,
     pub before_approval: bool,
@@ -290,7 +288,7 @@ pub struct PlanView {
 #[derive(SimpleObject)]
 pub struct RemovalView {
     pub proposed_at: DateTime<Utc>,
-    pub stage: Coded,
+    pub stage: RemovalStageLabel,
     pub notice_start: Option<NaiveDate>,
     pub returns: i32,
 }
@@ -386,7 +384,7 @@ impl Dossier {
             .map(|f| FormerMember {
                 id: f.profile.member_id,
                 name: f.profile.name.clone(),
-                reason: f.reason.coded(),
+                reason: f.reason.label(),
                 date: f.date,
             })
             .collect()
@@ -398,7 +396,7 @@ impl Dossier {
             .focus_groups
             .iter()
             .map(|(g, t)| FocusGroupTag {
-                group: g.coded(),
+                group: g.label(),
                 reason: t.reason.clone(),
                 tagged_at: t.tagged_at,
             })
@@ -447,7 +445,7 @@ impl Dossier {
                 basic_medical_secure: a.conditions.basic_medical_secure,
                 housing_secure: a.conditions.housing_secure,
                 drinking_water_secure: a.conditions.drinking_water_secure,
-                insecure: a.conditions.insecure().iter().map(Vocab::coded).collect(),
+                insecure: a.conditions.insecure().iter().map(Labelled::label).collect(),
                 assessed_at: a.at,
             })
     }
@@ -461,7 +459,7 @@ impl Dossier {
             .values()
             .map(|v| VisitView {
                 id: v.visit_id,
-                kind: v.kind.coded(),
+                kind: v.kind.label(),
                 findings: v.findings.clone(),
                 visitor: v.visitor,
                 at: v.at,
@@ -487,10 +485,11 @@ impl Dossier {
                 overdue: self.folded.state.status
                     == dixian_domain::household::MonitoringStatus::Identifying
                     && i.is_overdue(today),
-                stage: i.stage.coded(),
-                notice_start: i.notice.as_ref().map(|n| n.start),
-                notice_closed_on: i.notice.as_ref().and_then(|n| n.closed_on),
+                stage: i.steps.stage.label(),
+                notice_start: i.steps.notice.as_ref().map(|n| n.start),
+                notice_closed_on: i.steps.notice.as_ref().and_then(|n| n.closed_on),
                 open_objections: i
+                    .steps
                     .notice
                     .as_ref()
                     .map(|n| {
@@ -506,7 +505,7 @@ impl Dossier {
                     && i.green_channel
                         .as_ref()
                         .is_some_and(|g| g.is_overdue(today)),
-                returns: i.returns as i32,
+                returns: i.steps.returns as i32,
                 source_alert: i.source_alert,
             })
     }
@@ -520,8 +519,8 @@ impl Dossier {
                 id: e.episode_id,
                 number: e.number as i32,
                 previous_episode_id: e.previous_episode_id,
-                category: e.category.coded(),
-                risk_types: e.risk_types.iter().map(Vocab::coded).collect(),
+                category: e.category.label(),
+                risk_types: e.risk_types.iter().map(Labelled::label).collect(),
                 baseline_per_capita_fen: e.baseline_per_capita_fen,
                 approved_at: e.approved_at,
                 removed_at: e.removed_at,
@@ -554,12 +553,12 @@ impl Dossier {
             .map(|m| MeasureView {
                 id: m.measure_id,
                 episode_number: m.episode_number as i32,
-                measure_type: m.measure_type.coded(),
+                measure_type: m.measure_type.label(),
                 department: m.department.clone(),
                 amount_fen: m.amount_fen,
                 start_date: m.start_date,
                 end_date: m.end_date,
-                risk_types: m.risk_types.iter().map(Vocab::coded).collect(),
+                risk_types: m.risk_types.iter().map(Labelled::label).collect(),
                 percent: i32::from(m.percent),
                 completed_on: m.completed_on,
                 before_approval: m.before_approval,
@@ -570,9 +569,9 @@ impl Dossier {
     async fn removal(&self) -> Option<RemovalView> {
         self.folded.state.removal.as_ref().map(|r| RemovalView {
             proposed_at: r.proposed_at,
-            stage: r.stage.coded(),
-            notice_start: r.notice.as_ref().map(|n| n.start),
-            returns: r.returns as i32,
+            stage: r.steps.stage.label(),
+            notice_start: r.steps.notice.as_ref().map(|n| n.start),
+            returns: r.steps.returns as i32,
         })
     }
 

@@ -1,30 +1,28 @@
 //! The household case file over GraphQL: the dossier (as of any instant), removal eligibility,
 //! and one mutation per domain command.
 
-pub mod assistance;
-pub mod batch;
 pub mod dossier;
 pub mod inputs;
-pub mod procedure;
-pub mod records;
-pub mod removal;
+pub mod mutations;
 
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use dixian_domain::household::{HouseholdCommand, HouseholdState};
-use dixian_domain::policy::PolicyBook;
-use dixian_domain::{Actor, RegionCode, Role, china_date};
+use chrono::{DateTime, NaiveDate, Utc};
+use dixian_commands::stream::county_of;
+use dixian_commands::{CommandMeta, StreamRef};
+use dixian_domain::household::{Household, HouseholdCommand};
+use dixian_domain::{Actor, Command, RegionCode, Role, StreamId, china_date};
 use dixian_store::{Appended, StreamRead};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exec::{self, CommandMeta, HouseholdDecider, StreamRef};
 use crate::fold_cache::{Folded, province_of};
+use crate::pii::PiiKeys;
 use crate::schema::{ApiContext, api, caller};
+
+use inputs::HouseholdInput;
 
 pub use dossier::Dossier;
 
@@ -63,15 +61,6 @@ pub struct HouseholdPayload {
     pub duplicate: bool,
 }
 
-/// The county ledger a household lives in (from the log), or NOT_FOUND.
-pub(crate) async fn household_county(api: &ApiContext, id: Uuid) -> Result<String, ApiError> {
-    let mut conn = api.pool.acquire().await?;
-    match dixian_store::read::stream_version(&mut conn, &format!("household-{id}")).await? {
-        Some((ledger, _)) => Ok(ledger),
-        None => Err(ApiError::NotFound(format!("no household {id}"))),
-    }
-}
-
 /// Folds a household for reading and checks the caller may see it. Outside the caller's
 /// jurisdiction the household does not exist (NOT_FOUND), so ids cannot be probed.
 ///
@@ -90,8 +79,10 @@ pub(crate) async fn read_household(
             .await?
             .ok_or_else(not_found)?
     } else {
-        let loaded =
-            exec::load::<HouseholdDecider>(&api.pool, &format!("household-{id}"), at).await?;
+        let loaded = api
+            .exec
+            .load::<Household>(&StreamId::Household(id), at)
+            .await?;
         let ledger = loaded.events.first().map(|e| e.ledger.clone());
         let folded = Arc::new(Folded {
             ledger: ledger.unwrap_or_default(),
@@ -104,7 +95,7 @@ pub(crate) async fn read_household(
             state: loaded.state,
         });
         let policy = match province_of(&folded.state) {
-            Some(p) => exec::policy_book(api, p).await?,
+            Some(p) => api.folds.policy(p).await?,
             None => Arc::default(),
         };
         (folded, policy)
@@ -139,48 +130,65 @@ pub(crate) fn domain_actor(caller: &Caller) -> Actor {
     Actor::new(caller.user_id, caller.role, caller.jurisdiction.clone())
 }
 
-/// Runs one household command and answers with the updated file.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "every mutation passes the same eight things; a struct would only rename them"
-)]
-pub(crate) async fn run(
+/// What a conversion from input to step may need besides the input.
+pub struct InputCtx<'a> {
+    pub pii: &'a PiiKeys,
+    /// The server's China date, against which ID numbers are validated.
+    pub today: NaiveDate,
+}
+
+/// Runs one household mutation and answers with the updated file: the business time from
+/// `occurredAt`, the step from `conv`, the province's policy, the command's idempotency from its
+/// id and input.
+pub(crate) async fn run_household<I: HouseholdInput>(
     ctx: &Context<'_>,
     mutation: &str,
-    household_id: Uuid,
-    county: Option<String>,
-    command_id: Uuid,
-    input: &impl Serialize,
-    occurred_at: Option<DateTime<Utc>>,
-    build: impl Fn(
-        &HouseholdState,
-        Actor,
-        DateTime<Utc>,
-        &PolicyBook,
-    ) -> Result<HouseholdCommand, ApiError>,
+    input: &I,
+    conv: impl FnOnce(&I, &InputCtx) -> Result<HouseholdCommand, ApiError>,
 ) -> Result<HouseholdPayload, ApiError> {
     let caller = caller(ctx)?;
     let api = api(ctx);
-    let at = business_time(occurred_at)?;
-    let county = match county {
-        Some(c) => c,
-        None => household_county(api, household_id).await?,
+    let at = business_time(input.occurred_at())?;
+    let body = conv(
+        input,
+        &InputCtx {
+            pii: &api.pii,
+            today: china_date(Utc::now()),
+        },
+    )?;
+    let (household_id, stream) = match (&body, input.household_id()) {
+        (HouseholdCommand::RegisterHousehold(r), _) => (
+            r.household_id,
+            StreamRef::in_county(StreamId::Household(r.household_id), &county_of(&r.village)?)?,
+        ),
+        (_, Some(id)) => (
+            id,
+            api.exec
+                .existing(StreamId::Household(id), &format!("household {id}"))
+                .await?,
+        ),
+        (_, None) => return Err(ApiError::internal("a household step names its household")),
     };
-    let stream = StreamRef::household(household_id, &county)?;
-    let meta = CommandMeta::new(command_id, input, mutation);
-    let province = county[..2].to_owned();
-    let policy = exec::policy_book(api, &province).await?;
-    let actor = domain_actor(caller);
-    let executed = exec::execute::<HouseholdDecider, _>(api, caller, &stream, &meta, |state| {
-        build(state, actor.clone(), at, &policy.state)
-    })
-    .await?;
+    let meta = CommandMeta::new(input.command_id(), input, mutation);
+    let province = stream.ledger.as_str().get(..2).unwrap_or_default();
+    let policy = api.folds.policy(province).await?;
+    let command = Command::new(domain_actor(caller), at, body).under(policy.state.clone());
+    let appended = api
+        .exec
+        .execute::<Household, _>(&stream, &meta, |_| Ok(command.clone()))
+        .await?;
     let household = read_household(api, caller, household_id, StreamRead::default()).await?;
-    Ok(HouseholdPayload {
-        household,
-        position: Position::from(&executed.appended),
-        duplicate: executed.appended.duplicate,
-    })
+    Ok(HouseholdPayload::new(household, &appended))
+}
+
+impl HouseholdPayload {
+    fn new(household: Dossier, appended: &Appended) -> Self {
+        Self {
+            household,
+            position: Position::from(appended),
+            duplicate: appended.duplicate,
+        }
+    }
 }
 
 /// Parses a region-code input.
@@ -232,15 +240,12 @@ impl HouseholdQuery {
         let id = dixian_domain::IdNumber::parse(id_number.trim())
             .map_err(|e| ApiError::bad_input("idNumber", e.to_string()))?;
         let hash = api.pii.lookup_hash(id.expose());
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "select distinct household_id from casework.member_lookup
-              where lookup_hash = $1 and village like $2 || '%' order by household_id",
+        let ids = dixian_projections::casework::queries::households_of_person(
+            &api.pool,
+            &hash,
+            caller.jurisdiction.as_str(),
         )
-        .bind(&hash)
-        .bind(caller.jurisdiction.as_str())
-        .fetch_all(&api.pool)
-        .await
-        .map_err(ApiError::from)?;
+        .await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(read_household(api, caller, id, StreamRead::default()).await?);

@@ -23,6 +23,7 @@
 
 mod alert;
 mod household;
+pub mod queries;
 
 use dixian_store::{BoxFuture, RecordedEvent};
 use sqlx::PgConnection;
