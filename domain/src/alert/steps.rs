@@ -198,16 +198,13 @@ impl Step<AlertState> for RecordSecondRoundStudy {
         }
         let opens_identification = self.decision == StudyDecision::StartIdentification;
         // The application is what the household signed; it only means something when the
-        // study starts the identification of a matched household.
-        let application = if opens_identification && matched {
-            Some(
-                self.application
-                    .clone()
-                    .ok_or_else(|| FieldError::required("application"))?,
-            )
-        } else {
-            None
-        };
+        // study starts the identification of a matched household. Without one the study still
+        // stands: the village files the application itself (the API asks for it up front, so
+        // that the alert reactor can file it; the demo and older clients file it separately).
+        let application = self
+            .application
+            .clone()
+            .filter(|_| opens_identification && matched);
         Ok(AlertEvent::SecondRoundStudyRecorded {
             decision: self.decision,
             measure: self.measure.clone(),

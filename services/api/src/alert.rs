@@ -539,7 +539,8 @@ impl AlertMutation {
         let at = business_time(input.occurred_at)?;
         let policy = api.folds.policy(village.province()).await?.state.clone();
         let alert_id = input.alert_id.unwrap_or(input.command_id);
-        let stream = StreamRef::in_county(StreamId::Alert(alert_id), &county).map_err(ApiError::from)?;
+        let stream =
+            StreamRef::in_county(StreamId::Alert(alert_id), &county).map_err(ApiError::from)?;
         let meta = CommandMeta::new(input.command_id, &input, "raiseAlert");
         let raise = Command::new(
             domain_actor(caller),
@@ -657,9 +658,9 @@ impl AlertMutation {
         };
         let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
         let follow = match opening {
-            Some(household_id) => Some(
-                follow_up(api, household_id, "applyForMonitoring", APPLY, &appended).await?,
-            ),
+            Some(household_id) => {
+                Some(follow_up(api, household_id, "applyForMonitoring", APPLY, &appended).await?)
+            }
             None => None,
         };
         let view = read_alert(api, caller, input.alert_id).await?;
@@ -744,7 +745,11 @@ impl AlertQueueEntry {
         use dixian_domain::alert as a;
         Ok(Self {
             source: stored::<a::AlertSource>(&r.source)?,
-            department: r.department.as_deref().map(stored::<a::Department>).transpose()?,
+            department: r
+                .department
+                .as_deref()
+                .map(stored::<a::Department>)
+                .transpose()?,
             severity: stored::<a::Severity>(&r.severity)?,
             status: stored::<a::AlertStatus>(&r.status)?,
             disposition: r

@@ -147,7 +147,9 @@ impl From<CommandError> for ApiError {
             CommandError::Refused(r) => {
                 let message = r.message;
                 match r.kind {
-                    ErrorKind::Input => Self::bad_input(camel_path(r.field.unwrap_or("input")), message),
+                    ErrorKind::Input => {
+                        Self::bad_input(camel_path(r.field.unwrap_or("input")), message)
+                    }
                     ErrorKind::NotFound => Self::NotFound(message),
                     ErrorKind::Forbidden => Self::Forbidden(message),
                     ErrorKind::Rule => Self::Rule {

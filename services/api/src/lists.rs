@@ -20,9 +20,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::ledger::Verification;
 use crate::schema::{ApiContext, api, caller};
-use crate::vocab::{
-    CategoryLabel, FocusGroupLabel, MonitoringStatusLabel, RiskTypeLabel, stored,
-};
+use crate::vocab::{CategoryLabel, FocusGroupLabel, MonitoringStatusLabel, RiskTypeLabel, stored};
 
 /// Most rows a page may hold.
 pub const MAX_PAGE: usize = 100;

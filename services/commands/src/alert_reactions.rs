@@ -9,6 +9,7 @@
 //! Each is issued in the name of whoever recorded the alert event, at that event's business
 //! time, under the household's province's policy.
 
+use chrono::{DateTime, Utc};
 use dixian_domain::alert::{Alert, AlertEvent};
 use dixian_domain::household::{
     ApplyForMonitoring, CloseLinkedAlert, Household, HouseholdCommand, LinkAlert,
@@ -16,7 +17,6 @@ use dixian_domain::household::{
 use dixian_domain::policy::Policy;
 use dixian_domain::{Actor, Command, StreamId, china_date};
 use dixian_store::{BoxFuture, RecordedEvent, StreamRead};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::reactor::{Reactor, reaction_meta};

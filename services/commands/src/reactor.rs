@@ -402,33 +402,41 @@ impl Reactors {
         .fetch_all(self.exec.pool())
         .await?;
         let mut out: Vec<Stuck> = parked.into_iter().map(Stuck::from).collect();
-        let blocked: Vec<(String, String, i64, Option<String>, i32, Option<DateTime<Utc>>)> =
-            sqlx::query_as(
-                "select reactor, ledger, seq + 1, blocked_error, attempts, blocked_since
+        let blocked: Vec<(
+            String,
+            String,
+            i64,
+            Option<String>,
+            i32,
+            Option<DateTime<Utc>>,
+        )> = sqlx::query_as(
+            "select reactor, ledger, seq + 1, blocked_error, attempts, blocked_since
                    from es.reactor_checkpoint
                   where blocked_error is not null
                     and (ledger like $1 || '%' or $1 like ledger || '%')
                   order by blocked_since",
-            )
-            .bind(region)
-            .fetch_all(self.exec.pool())
-            .await?;
-        out.extend(blocked.into_iter().map(
-            |(reactor, ledger, seq, error, attempts, since)| Stuck {
-                reactor,
-                ledger,
-                seq,
-                event_id: None,
-                event_type: None,
-                stream_id: None,
-                error_code: "BLOCKED".into(),
-                error_detail: None,
-                error_message: error.unwrap_or_default(),
-                attempts,
-                since: since.unwrap_or_else(Utc::now),
-                next_attempt_at: None,
-            },
-        ));
+        )
+        .bind(region)
+        .fetch_all(self.exec.pool())
+        .await?;
+        out.extend(
+            blocked
+                .into_iter()
+                .map(|(reactor, ledger, seq, error, attempts, since)| Stuck {
+                    reactor,
+                    ledger,
+                    seq,
+                    event_id: None,
+                    event_type: None,
+                    stream_id: None,
+                    error_code: "BLOCKED".into(),
+                    error_detail: None,
+                    error_message: error.unwrap_or_default(),
+                    attempts,
+                    since: since.unwrap_or_else(Utc::now),
+                    next_attempt_at: None,
+                }),
+        );
         out.sort_by_key(|s| s.since);
         Ok(out)
     }

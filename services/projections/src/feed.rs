@@ -55,7 +55,11 @@ pub async fn follow<F, Fut>(
                 idle
             }
             Step::Blocked => {
-                tracing::debug!(follower = name, wait_ms = blocked.as_millis() as u64, "blocked; backing off");
+                tracing::debug!(
+                    follower = name,
+                    wait_ms = blocked.as_millis() as u64,
+                    "blocked; backing off"
+                );
                 let wait = blocked;
                 blocked = (blocked * 2).min(Duration::from_secs(30));
                 wait

@@ -37,25 +37,26 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use dixian_api::exec::{self, CommandMeta, StreamRef};
 use dixian_api::pii::PiiKeys;
 use dixian_api::{ApiContext, Caller};
-use dixian_domain::alert::{
-    Alert, AlertCommand, AlertSource, Department, PlannedMeasure, Severity,
-};
+use dixian_commands::exec::append_request;
+use dixian_commands::{CommandError, CommandMeta, FollowUp, StreamRef, alert_reactions};
+use dixian_domain::alert::*;
+use dixian_domain::household::*;
 use dixian_domain::household::{
     Household, HouseholdCommand as H, IncomeComponents, Insurance, LivingConditions, MemberProfile,
     VisitChecklist,
 };
 use dixian_domain::policy::{PolicyBook, shandong_defaults};
-use dixian_domain::user::{CadreScope, User, UserCommand};
+use dixian_domain::user::{AssignCadre, CadreScope, GrantSample, RegisterUser, User, UserCommand};
 use dixian_domain::vocab::{
     Category, Employment, FocusGroup, Health, LabourCapacity, MeasureType, MemberChangeReason,
     Relation, ReviewResult, RiskType, SafetyNet, Schooling, StudyDecision, TownshipDecision,
     VisitKind,
 };
 use dixian_domain::{
-    Actor, AttachmentHash, GridId, IdNumber, RegionCode, Role, YearMonth, china_date,
+    Actor, AttachmentHash, Command, GridId, IdNumber, RegionCode, Role, StreamId, YearMonth,
+    china_date,
 };
 use dixian_store::{ExpectedVersion, LedgerId};
 use uuid::Uuid;
@@ -70,6 +71,8 @@ pub const DEFAULT_HOUSEHOLDS: usize = 2000;
 /// Below this the fixed cases would crowd out ordinary households.
 pub const MIN_HOUSEHOLDS: usize = 100;
 pub const DEFAULT_SEED: u64 = 0x0037_0305_2023_0062;
+/// How long a plan waits for the alert reactor's follow-up on the household's file.
+const REACTION_WAIT: Duration = Duration::from_secs(60);
 
 /// How much to load, and how.
 #[derive(Debug, Clone)]
@@ -163,7 +166,9 @@ pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Re
     if loading {
         seed_policy(api, options.seed).await?;
     }
-    let policy = exec::policy_book(api, "37")
+    let policy = api
+        .folds
+        .policy("37")
         .await
         .map_err(|e| anyhow!("policy-37: {}", e.message()))?
         .state
@@ -191,7 +196,13 @@ pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Re
             world.county.caller(),
             options.seed,
         ));
-        let ran = run_plans(api, plans.clone(), options.workers.max(1), stats.clone()).await;
+        let ran = run_plans(
+            services,
+            plans.clone(),
+            options.workers.max(1),
+            stats.clone(),
+        )
+        .await;
         let defined = regions
             .await
             .map_err(|e| anyhow!("defining regions: {e}"))?;
@@ -229,10 +240,13 @@ async fn heads(services: &Services) -> anyhow::Result<BTreeMap<String, i64>> {
 /// Appends Shandong's starting policy unless the province has a policy already.
 async fn seed_policy(api: &ApiContext, seed: u64) -> anyhow::Result<()> {
     let stream = StreamRef::policy("37").map_err(|e| anyhow!("{}", e.message()))?;
-    let mut conn = api.pool.acquire().await?;
-    let existing = dixian_store::read::stream_version(&mut conn, &stream.id).await?;
-    drop(conn);
-    if existing.is_some() {
+    if api
+        .exec
+        .ledger_of(&stream.id)
+        .await
+        .map_err(|e| anyhow!("{}", e.message()))?
+        .is_some()
+    {
         return Ok(());
     }
     let province = RegionCode::parse("37").map_err(|e| anyhow!("{e}"))?;
@@ -244,7 +258,7 @@ async fn seed_policy(api: &ApiContext, seed: u64) -> anyhow::Result<()> {
         &"shandong_defaults",
         "demo/policy",
     );
-    let request = exec::append_request(&system, &stream, &meta, ExpectedVersion::NoStream, &events)
+    let request = append_request(&by, &stream, &meta, ExpectedVersion::NoStream, &events)
         .map_err(|e| anyhow!("{}", e.message()))?;
     match api.store.append(request).await {
         Ok(_) => Ok(()),
@@ -1254,9 +1268,9 @@ fn seal(
 
 #[derive(Debug, Clone)]
 enum Cmd {
-    Household(Box<H>),
-    Alert(Box<AlertCommand>),
-    User(Box<UserCommand>),
+    Household(Box<Command<H>>),
+    Alert(Box<Command<AlertCommand>>),
+    User(Box<Command<UserCommand>>),
 }
 
 /// One command for one stream, with its stable id.
@@ -1264,7 +1278,6 @@ enum Cmd {
 struct Op {
     key: String,
     stream: StreamRef,
-    caller: Caller,
     meta: CommandMeta,
     cmd: Cmd,
 }
@@ -1295,7 +1308,7 @@ struct Stats {
 }
 
 async fn run_plans(
-    api: &ApiContext,
+    services: &Services,
     mut plans: Vec<Plan>,
     workers: usize,
     stats: Arc<Stats>,
@@ -1307,8 +1320,8 @@ async fn run_plans(
     let failed = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
-        let (api, plans, next, failed, stats) = (
-            api.clone(),
+        let (services, plans, next, failed, stats) = (
+            services.clone(),
             plans.clone(),
             next.clone(),
             failed.clone(),
@@ -1320,7 +1333,7 @@ async fn run_plans(
                     break;
                 };
                 for op in &plan.ops {
-                    if let Err(e) = run_op(&api, op).await {
+                    if let Err(e) = run_op(&services, op).await {
                         failed.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
@@ -1342,26 +1355,62 @@ async fn run_plans(
     first.map_or(Ok(()), Err)
 }
 
-async fn run_op(api: &ApiContext, op: &Op) -> anyhow::Result<()> {
-    let result = match &op.cmd {
+async fn run_op(services: &Services, op: &Op) -> anyhow::Result<()> {
+    let exec = &services.api.exec;
+    let refused = |e: CommandError| anyhow!("demo command {} was refused: {}", op.key, e.message());
+    match &op.cmd {
         Cmd::Household(c) => {
-            exec::execute::<Household, _>(api, &op.caller, &op.stream, &op.meta, |_| {
-                Ok((**c).clone())
-            })
-            .await
-        }
-        Cmd::Alert(c) => {
-            exec::execute::<Alert, _>(api, &op.caller, &op.stream, &op.meta, |_| Ok((**c).clone()))
+            exec.execute::<Household, _>(&op.stream, &op.meta, |_| Ok((**c).clone()))
                 .await
+                .map_err(refused)?;
         }
         Cmd::User(c) => {
-            exec::execute::<User, _>(api, &op.caller, &op.stream, &op.meta, |_| Ok((**c).clone()))
+            exec.execute::<User, _>(&op.stream, &op.meta, |_| Ok((**c).clone()))
                 .await
+                .map_err(refused)?;
         }
-    };
-    result
-        .map(|_| ())
-        .map_err(|e| anyhow!("demo command {} was refused: {}", op.key, e.message()))
+        Cmd::Alert(c) => {
+            let appended = exec
+                .execute::<Alert, _>(&op.stream, &op.meta, |_| Ok((**c).clone()))
+                .await
+                .map_err(refused)?;
+            // The household's next step may need the reaction on its file (a removal waits for
+            // its open alerts), so the plan waits for it as a client would.
+            let reaction = match &c.body {
+                AlertCommand::RaiseAlert(r) if r.household_id.is_some() => {
+                    Some(alert_reactions::LINK)
+                }
+                AlertCommand::CloseAlert(_) => Some(alert_reactions::CLOSE),
+                _ => None,
+            };
+            if let Some(reaction) = reaction {
+                let follow = services
+                    .reactors
+                    .follow_up(
+                        alert_reactions::NAME,
+                        reaction,
+                        &appended.ledger,
+                        appended.first_seq,
+                        REACTION_WAIT,
+                    )
+                    .await
+                    .map_err(refused)?;
+                match follow {
+                    FollowUp::Done(_) => {}
+                    FollowUp::Refused(stuck) => bail!(
+                        "the {reaction} reaction to demo command {} was refused: {}",
+                        op.key,
+                        stuck.error_message
+                    ),
+                    FollowUp::Pending => bail!(
+                        "the {reaction} reaction to demo command {} did not happen within {REACTION_WAIT:?}",
+                        op.key
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Everything the generator needs.
@@ -1782,24 +1831,24 @@ impl Gen<'_> {
             let mut ops = vec![Op {
                 key: format!("{}/register", user_key(user)),
                 stream: stream.clone(),
-                caller: system.clone(),
                 meta,
-                cmd: Cmd::User(Box::new(UserCommand::RegisterUser {
-                    actor: system_actor.clone(),
+                cmd: Cmd::User(Box::new(Command::new(
+                    system_actor.clone(),
                     at,
-                    user_id: user.id,
-                    name: user.name.clone(),
-                    role: user.role,
-                    jurisdiction: user.jurisdiction.clone(),
-                })),
+                    RegisterUser {
+                        user_id: user.id,
+                        name: user.name.clone(),
+                        role: user.role,
+                        jurisdiction: user.jurisdiction.clone(),
+                    },
+                ))),
             }];
-            let mut push = |label: String, by: &UserSpec, cmd: UserCommand| {
+            let mut push = |label: String, cmd: Command<UserCommand>| {
                 let key = format!("{}/{label}", user_key(user));
                 ops.push(Op {
                     meta: CommandMeta::new(demo_id(self.seed, &key), &key, "demo"),
                     key,
                     stream: stream.clone(),
-                    caller: by.caller(),
                     cmd: Cmd::User(Box::new(cmd)),
                 });
             };
@@ -1814,14 +1863,15 @@ impl Gen<'_> {
                 let village = &township.villages[0];
                 push(
                     format!("assign:{}", village.code),
-                    &township.officer,
-                    UserCommand::AssignCadre {
-                        actor: township.officer.actor(),
-                        at: china_time(ymd(2022, 2, 14), 10, 0),
-                        scope: CadreScope::Village,
-                        target: village.code.as_str().to_owned(),
-                        region: village.code.clone(),
-                    },
+                    Command::new(
+                        township.officer.actor(),
+                        china_time(ymd(2022, 2, 14), 10, 0),
+                        AssignCadre {
+                            scope: CadreScope::Village,
+                            target: village.code.as_str().to_owned(),
+                            region: village.code.clone(),
+                        },
+                    ),
                 );
                 let mut covered: Vec<(NaiveDate, &Summary, &Village)> = Vec::new();
                 for s in &summaries {
@@ -1840,14 +1890,15 @@ impl Gen<'_> {
                 for (day, s, v) in covered {
                     push(
                         format!("assign:{}", s.id),
-                        &township.officer,
-                        UserCommand::AssignCadre {
-                            actor: township.officer.actor(),
-                            at: china_time(days(day, 1), 11, 0),
-                            scope: CadreScope::Household,
-                            target: s.id.to_string(),
-                            region: v.code.clone(),
-                        },
+                        Command::new(
+                            township.officer.actor(),
+                            china_time(days(day, 1), 11, 0),
+                            AssignCadre {
+                                scope: CadreScope::Household,
+                                target: s.id.to_string(),
+                                region: v.code.clone(),
+                            },
+                        ),
                     );
                 }
             }
@@ -1868,14 +1919,15 @@ impl Gen<'_> {
                 );
                 push(
                     "sample".to_owned(),
-                    &self.world.county,
-                    UserCommand::GrantSample {
-                        actor: self.world.county.actor(),
-                        at: china_time(self.ago(3), 10, 0),
-                        sample_id: demo_id(self.seed, "sample:2026"),
-                        region: RegionCode::parse(COUNTY).expect("the county code"),
-                        household_ids: sample,
-                    },
+                    Command::new(
+                        self.world.county.actor(),
+                        china_time(self.ago(3), 10, 0),
+                        GrantSample {
+                            sample_id: demo_id(self.seed, "sample:2026"),
+                            region: RegionCode::parse(COUNTY).expect("the county code"),
+                            household_ids: sample,
+                        },
+                    ),
                 );
             }
             plans.push(Plan {
@@ -2260,7 +2312,8 @@ impl<'g> Script<'g> {
             g,
             key: key.to_owned(),
             id,
-            stream: StreamRef::household(id, COUNTY).expect("a household stream"),
+            stream: StreamRef::in_county(StreamId::Household(id), COUNTY)
+                .expect("a household stream"),
             township,
             village,
             rng,
@@ -2339,13 +2392,12 @@ impl<'g> Script<'g> {
             .unwrap_or_default()
     }
 
-    fn push(&mut self, label: &str, stream: StreamRef, who: &UserSpec, cmd: Cmd) {
+    fn push(&mut self, label: &str, stream: StreamRef, cmd: Cmd) {
         let key = format!("{}/{label}", self.key);
         self.ops.push(Op {
             meta: CommandMeta::new(demo_id(self.g.seed, &key), &key, "demo"),
             key,
             stream,
-            caller: who.caller(),
             cmd,
         });
     }
@@ -2358,7 +2410,7 @@ impl<'g> Script<'g> {
         who: &'g UserSpec,
         day: NaiveDate,
         hour: u32,
-        build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> H,
+        build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> Command<H>,
     ) -> Uuid {
         self.flush_before(day);
         self.hh_now(base, who, day, hour, build)
@@ -2370,14 +2422,14 @@ impl<'g> Script<'g> {
         who: &'g UserSpec,
         day: NaiveDate,
         hour: u32,
-        build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> H,
+        build: impl FnOnce(Actor, DateTime<Utc>, Uuid) -> Command<H>,
     ) -> Uuid {
         let label = self.label(base);
         let rid = demo_id(self.g.seed, &format!("{}/{label}/id", self.key));
         let at = self.at(day, hour);
         let cmd = build(who.actor(), at, rid);
         let stream = self.stream.clone();
-        self.push(&label, stream, who, Cmd::Household(Box::new(cmd)));
+        self.push(&label, stream, Cmd::Household(Box::new(cmd)));
         rid
     }
 
@@ -2388,13 +2440,13 @@ impl<'g> Script<'g> {
         who: &'g UserSpec,
         day: NaiveDate,
         hour: u32,
-        build: impl FnOnce(Actor, DateTime<Utc>) -> AlertCommand,
+        build: impl FnOnce(Actor, DateTime<Utc>) -> Command<AlertCommand>,
     ) {
         let label = self.label(base);
         let at = self.at(day, hour);
         let cmd = build(who.actor(), at);
-        let stream = StreamRef::alert(alert, COUNTY).expect("an alert stream");
-        self.push(&label, stream, who, Cmd::Alert(Box::new(cmd)));
+        let stream = StreamRef::in_county(StreamId::Alert(alert), COUNTY).expect("an alert stream");
+        self.push(&label, stream, Cmd::Alert(Box::new(cmd)));
     }
 
     /// Records a deferred item; one dated today or later has not happened yet and is dropped.
@@ -2446,13 +2498,15 @@ impl<'g> Script<'g> {
                     "部分保障尚未实现，已落实帮扶措施"
                 };
                 self.hh_now("assessment", who, day, hour, |actor, at, assessment_id| {
-                    H::AssessLivingConditions {
+                    Command::new(
                         actor,
                         at,
-                        assessment_id,
-                        conditions,
-                        notes: notes.to_owned(),
-                    }
+                        AssessLivingConditions {
+                            assessment_id,
+                            conditions,
+                            notes: notes.to_owned(),
+                        },
+                    )
                 });
             }
             Deferred::Tag(group, reason) => {
@@ -2463,12 +2517,7 @@ impl<'g> Script<'g> {
                         gw,
                         day,
                         hour,
-                        |actor, at, _| H::TagFocusGroup {
-                            actor,
-                            at,
-                            group,
-                            reason,
-                        },
+                        |actor, at, _| Command::new(actor, at, TagFocusGroup { group, reason }),
                     );
                 }
             }
@@ -2496,22 +2545,21 @@ impl<'g> Script<'g> {
                 }
                 self.people[index] = member.clone();
                 self.hh_now(&format!("update:{index}"), gw, day, hour, |actor, at, _| {
-                    H::UpdateMember {
-                        actor,
-                        at,
-                        member,
-                        note,
-                    }
+                    Command::new(actor, at, UpdateMember { member, note })
                 });
             }
             Deferred::Birth(member, date) => {
                 self.people.push((*member).clone());
-                self.hh_now("birth", gw, day, hour, |actor, at, _| H::AddMember {
-                    actor,
-                    at,
-                    member: *member,
-                    reason: MemberChangeReason::Birth,
-                    date,
+                self.hh_now("birth", gw, day, hour, |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        AddMember {
+                            member: *member,
+                            reason: MemberChangeReason::Birth,
+                            date,
+                        },
+                    )
                 });
             }
             Deferred::Death(relation, date) => {
@@ -2519,36 +2567,44 @@ impl<'g> Script<'g> {
                     return;
                 };
                 let member = self.people.remove(i);
-                self.hh_now("death", gw, day, hour, |actor, at, _| H::RemoveMember {
-                    actor,
-                    at,
-                    member_id: member.member_id,
-                    reason: MemberChangeReason::Death,
-                    date,
+                self.hh_now("death", gw, day, hour, |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        RemoveMember {
+                            member_id: member.member_id,
+                            reason: MemberChangeReason::Death,
+                            date,
+                        },
+                    )
                 });
             }
             Deferred::Progress(measure_id, percent, progress) => {
                 let cadre = self.cadre();
                 self.hh_now("measure-progress", cadre, day, hour, |actor, at, _| {
-                    H::RecordMeasureProgress {
+                    Command::new(
                         actor,
                         at,
-                        measure_id,
-                        progress,
-                        percent,
-                    }
+                        RecordMeasureProgress {
+                            measure_id,
+                            progress,
+                            percent,
+                        },
+                    )
                 });
             }
             Deferred::Complete(measure_id) => {
                 let cadre = self.cadre();
                 self.hh_now("measure-complete", cadre, day, hour, |actor, at, _| {
-                    H::CompleteMeasure {
+                    Command::new(
                         actor,
                         at,
-                        measure_id,
-                        outcome: "措施落实完成，已达到预期帮扶效果".to_owned(),
-                        completed_on: china_date(at),
-                    }
+                        CompleteMeasure {
+                            measure_id,
+                            outcome: "措施落实完成，已达到预期帮扶效果".to_owned(),
+                            completed_on: china_date(at),
+                        },
+                    )
                 });
             }
             Deferred::Story(story) => {
@@ -2598,25 +2654,31 @@ impl<'g> Script<'g> {
             (self.id, self.village.code.clone(), self.formerly_poor);
         let head = self.people[0].clone();
         self.hh("register", gw, day, 9, |actor, at, _| {
-            H::RegisterHousehold {
+            Command::new(
                 actor,
                 at,
-                household_id,
-                village,
-                grid: Some(grid),
-                address,
-                formerly_poor,
-                head,
-            }
+                RegisterHousehold {
+                    household_id,
+                    village,
+                    grid: Some(grid),
+                    address,
+                    formerly_poor,
+                    head,
+                },
+            )
         });
         let others: Vec<MemberProfile> = self.people.iter().skip(1).cloned().collect();
         for member in others {
-            self.hh_now("member", gw, day, 9, |actor, at, _| H::AddMember {
-                actor,
-                at,
-                member,
-                reason: MemberChangeReason::Other,
-                date: day,
+            self.hh_now("member", gw, day, 9, |actor, at, _| {
+                Command::new(
+                    actor,
+                    at,
+                    AddMember {
+                        member,
+                        reason: MemberChangeReason::Other,
+                        date: day,
+                    },
+                )
             });
         }
     }
@@ -2643,13 +2705,17 @@ impl<'g> Script<'g> {
             gw,
             day,
             hour,
-            |actor, at, income_id| H::RecordIncome {
-                actor,
-                at,
-                income_id,
-                window_end: window,
-                components,
-                notes: note.to_owned(),
+            |actor, at, income_id| {
+                Command::new(
+                    actor,
+                    at,
+                    RecordIncome {
+                        income_id,
+                        window_end: window,
+                        components,
+                        notes: note.to_owned(),
+                    },
+                )
             },
         );
     }
@@ -2693,15 +2759,19 @@ impl<'g> Script<'g> {
             who,
             day,
             hour,
-            |actor, at, visit_id| H::RecordVisit {
-                actor,
-                at,
-                visit_id,
-                kind,
-                checklist,
-                findings,
-                attachments,
-                alert_id,
+            |actor, at, visit_id| {
+                Command::new(
+                    actor,
+                    at,
+                    RecordVisit {
+                        visit_id,
+                        kind,
+                        checklist,
+                        findings,
+                        attachments,
+                        alert_id,
+                    },
+                )
             },
         ))
     }
@@ -2735,31 +2805,25 @@ impl<'g> Script<'g> {
             raiser,
             story.raised,
             9,
-            |actor, at| AlertCommand::RaiseAlert {
-                actor,
-                at,
-                policy,
-                alert_id,
-                source,
-                department,
-                trigger_code: story.trigger.to_owned(),
-                trigger_text: text.clone(),
-                severity: story.severity,
-                household_id: Some(household_id),
-                village,
+            |actor, at| {
+                Command::new(
+                    actor,
+                    at,
+                    RaiseAlert {
+                        alert_id,
+                        source,
+                        department,
+                        trigger_code: story.trigger.to_owned(),
+                        trigger_text: text.clone(),
+                        severity: story.severity,
+                        household_id: Some(household_id),
+                        village,
+                    },
+                )
+                .under(policy)
             },
         );
-        self.hh_now(
-            &format!("alert:{label}:link"),
-            raiser,
-            story.raised,
-            9,
-            |actor, at, _| H::LinkAlert {
-                actor,
-                at,
-                alert_id,
-            },
-        );
+        // The alert reactor links the alert to the file (LinkAlert) once the raise is in.
         self.alerts.push((alert_id, "AWAITING_FIRST_ROUND"));
         if let Some(day) = story.duplicate {
             self.alert_now(
@@ -2768,12 +2832,16 @@ impl<'g> Script<'g> {
                 raiser,
                 day,
                 9,
-                |actor, at| AlertCommand::ReportDuplicate {
-                    actor,
-                    at,
-                    source,
-                    department,
-                    trigger_text: format!("（重复推送）{text}"),
+                |actor, at| {
+                    Command::new(
+                        actor,
+                        at,
+                        ReportDuplicate {
+                            source,
+                            department,
+                            trigger_text: format!("（重复推送）{text}"),
+                        },
+                    )
                 },
             );
         }
@@ -2785,10 +2853,14 @@ impl<'g> Script<'g> {
                 officer,
                 day,
                 10,
-                |actor, at| AlertCommand::EscalateAlert {
-                    actor,
-                    at,
-                    note: "首轮核实反馈已逾期，镇街督办".to_owned(),
+                |actor, at| {
+                    Command::new(
+                        actor,
+                        at,
+                        EscalateAlert {
+                            note: "首轮核实反馈已逾期，镇街督办".to_owned(),
+                        },
+                    )
                 },
             );
         }
@@ -2804,13 +2876,17 @@ impl<'g> Script<'g> {
                 gw,
                 day,
                 16,
-                |actor, at| AlertCommand::RecordFirstRoundFeedback {
-                    actor,
-                    at,
-                    findings,
-                    risk_confirmed,
-                    visit_id,
-                    attachments: vec![photo],
+                |actor, at| {
+                    Command::new(
+                        actor,
+                        at,
+                        RecordFirstRoundFeedback {
+                            findings,
+                            risk_confirmed,
+                            visit_id,
+                            attachments: vec![photo],
+                        },
+                    )
                 },
             );
             self.set_alert(alert_id, "AWAITING_STUDY");
@@ -2819,8 +2895,7 @@ impl<'g> Script<'g> {
             self.study_now(alert_id, &label, day, decision, measure, reason);
         }
         if let Some(day) = story.close {
-            let decision = story.study.as_ref().map(|s| s.1);
-            self.close_now(alert_id, &label, day, decision);
+            self.close_now(alert_id, &label, day);
         }
         self.settle_alert(alert_id, story.raised);
         alert_id
@@ -2842,24 +2917,23 @@ impl<'g> Script<'g> {
             officer,
             day,
             15,
-            |actor, at| AlertCommand::RecordSecondRoundStudy {
-                actor,
-                at,
-                decision,
-                measure,
-                reason,
+            |actor, at| {
+                Command::new(
+                    actor,
+                    at,
+                    RecordSecondRoundStudy {
+                        decision,
+                        measure,
+                        reason,
+                        application: None,
+                    },
+                )
             },
         );
         self.set_alert(alert_id, "STUDIED");
     }
 
-    fn close_now(
-        &mut self,
-        alert_id: Uuid,
-        label: &str,
-        day: NaiveDate,
-        disposition: Option<StudyDecision>,
-    ) {
+    fn close_now(&mut self, alert_id: Uuid, label: &str, day: NaiveDate) {
         let officer = self.officer();
         self.alert_now(
             alert_id,
@@ -2867,24 +2941,17 @@ impl<'g> Script<'g> {
             officer,
             day,
             16,
-            |actor, at| AlertCommand::CloseAlert {
-                actor,
-                at,
-                note: "研判结论已反馈村级，办结".to_owned(),
+            |actor, at| {
+                Command::new(
+                    actor,
+                    at,
+                    CloseAlert {
+                        note: "研判结论已反馈村级，办结".to_owned(),
+                    },
+                )
             },
         );
-        self.hh_now(
-            &format!("alert:{label}:closed"),
-            officer,
-            day,
-            16,
-            |actor, at, _| H::CloseLinkedAlert {
-                actor,
-                at,
-                alert_id,
-                disposition,
-            },
-        );
+        // The alert reactor closes it on the file (CloseLinkedAlert) once the close is in.
         self.set_alert(alert_id, "CLOSED");
     }
 
@@ -2902,9 +2969,11 @@ impl<'g> Script<'g> {
         self.study_now(alert_id, label, day, decision, measure, reason.to_owned());
     }
 
-    fn close(&mut self, alert_id: Uuid, label: &str, day: NaiveDate, disposition: StudyDecision) {
+    /// Closes the alert; the disposition on the file is the study's (the reactor takes it from
+    /// the alert's `AlertClosed`).
+    fn close(&mut self, alert_id: Uuid, label: &str, day: NaiveDate) {
         self.flush_before(day);
-        self.close_now(alert_id, label, day, Some(disposition));
+        self.close_now(alert_id, label, day);
         self.settle_alert(alert_id, day);
     }
 
@@ -2950,17 +3019,19 @@ impl<'g> Script<'g> {
         );
         let form = self.attachment("application-form");
         self.hh("apply", gw, apply, 10, |actor, at, application_id| {
-            H::ApplyForMonitoring {
+            Command::new(
                 actor,
                 at,
-                policy,
-                application_id,
-                signed_authorisation: true,
-                clue_found_on: clue.map(|c| c.1),
-                source_alert: clue.map(|c| c.0),
-                statement,
-                attachments: vec![form],
-            }
+                ApplyForMonitoring {
+                    application_id,
+                    signed_authorisation: true,
+                    clue_found_on: clue.map(|c| c.1),
+                    source_alert: clue.map(|c| c.0),
+                    statement,
+                    attachments: vec![form],
+                },
+            )
+            .under(policy)
         });
     }
 
@@ -2973,14 +3044,17 @@ impl<'g> Script<'g> {
         );
         let photo = self.attachment(&format!("home-verification/{day}"));
         self.hh("home-verification", gw, day, 15, |actor, at, _| {
-            H::RecordHomeVerification {
+            Command::new(
                 actor,
                 at,
-                policy,
-                verifier_ids: vec![gw.id, officer.id],
-                findings,
-                attachments: vec![photo],
-            }
+                RecordVerification {
+                    verifier_ids: vec![gw.id, officer.id],
+                    findings,
+                    attachments: vec![photo],
+                    track: Inclusion,
+                },
+            )
+            .under(policy)
         });
     }
 
@@ -3001,13 +3075,15 @@ impl<'g> Script<'g> {
             )
         };
         self.hh("data-comparison", county, day, 11, |actor, at, _| {
-            H::RecordDataComparison {
+            Command::new(
                 actor,
                 at,
-                passed,
-                flags,
-                notes: notes.to_owned(),
-            }
+                RecordDataComparison {
+                    passed,
+                    flags,
+                    notes: notes.to_owned(),
+                },
+            )
         });
     }
 
@@ -3030,14 +3106,17 @@ impl<'g> Script<'g> {
         };
         let file = self.attachment(&format!("review-minutes/{day}"));
         self.hh("democratic-review", secretary, day, 19, |actor, at, _| {
-            H::RecordDemocraticReview {
+            Command::new(
                 actor,
                 at,
-                minutes,
-                attendees,
-                result,
-                attachments: vec![file],
-            }
+                RecordDemocraticReview {
+                    minutes,
+                    attendees,
+                    result,
+                    attachments: vec![file],
+                    track: Inclusion,
+                },
+            )
         });
     }
 
@@ -3045,12 +3124,15 @@ impl<'g> Script<'g> {
         let secretary = self.secretary();
         let photo = self.attachment(&format!("notice/{day}"));
         self.hh("notice", secretary, day, 9, |actor, at, _| {
-            H::StartPublicNotice {
+            Command::new(
                 actor,
                 at,
-                start: day,
-                attachments: vec![photo],
-            }
+                StartPublicNotice {
+                    start: day,
+                    attachments: vec![photo],
+                    track: Inclusion,
+                },
+            )
         });
     }
 
@@ -3059,12 +3141,14 @@ impl<'g> Script<'g> {
         let (gw, officer) = (self.gw(), self.officer());
         let summary = summary.to_owned();
         let objection_id = self.hh("objection", gw, day, 10, |actor, at, objection_id| {
-            H::RecordNoticeObjection {
+            Command::new(
                 actor,
                 at,
-                objection_id,
-                summary,
-            }
+                RecordNoticeObjection {
+                    objection_id,
+                    summary,
+                },
+            )
         });
         let (findings, photo) = (
             findings.to_owned(),
@@ -3075,13 +3159,17 @@ impl<'g> Script<'g> {
             officer,
             days(day, 2),
             15,
-            |actor, at, _| H::RecordObjectionReverification {
-                actor,
-                at,
-                objection_id,
-                findings,
-                upheld,
-                attachments: vec![photo],
+            |actor, at, _| {
+                Command::new(
+                    actor,
+                    at,
+                    RecordObjectionReverification {
+                        objection_id,
+                        findings,
+                        upheld,
+                        attachments: vec![photo],
+                    },
+                )
             },
         );
     }
@@ -3090,7 +3178,7 @@ impl<'g> Script<'g> {
         let secretary = self.secretary();
         let policy = self.g.policy.clone();
         self.hh("notice-close", secretary, day, 17, |actor, at, _| {
-            H::CloseNotice { actor, at, policy }
+            Command::new(actor, at, CloseNotice { track: Inclusion }).under(policy)
         });
     }
 
@@ -3103,12 +3191,15 @@ impl<'g> Script<'g> {
             }
         };
         self.hh("township-review", officer, day, 10, |actor, at, _| {
-            H::RecordTownshipReview {
+            Command::new(
                 actor,
                 at,
-                decision,
-                opinion: opinion.to_owned(),
-            }
+                RecordTownshipReview {
+                    decision,
+                    opinion: opinion.to_owned(),
+                    track: Inclusion,
+                },
+            )
         });
     }
 
@@ -3118,15 +3209,17 @@ impl<'g> Script<'g> {
         let baseline_per_capita_fen = (line - self.rng.between(800, 2600)) * 100;
         let risk_types = risks.to_vec();
         self.hh("approval", county, day, 15, |actor, at, episode_id| {
-            H::ApproveInclusion {
+            Command::new(
                 actor,
                 at,
-                episode_id,
-                category,
-                risk_types,
-                baseline_per_capita_fen,
-                opinion: format!("经区乡村振兴局审定，同意纳入{}监测", category.label_zh()),
-            }
+                ApproveInclusion {
+                    episode_id,
+                    category,
+                    risk_types,
+                    baseline_per_capita_fen,
+                    opinion: format!("经区乡村振兴局审定，同意纳入{}监测", category.label_zh()),
+                },
+            )
         });
         self.approvals.push(day);
     }
@@ -3234,12 +3327,16 @@ impl<'g> Script<'g> {
             cadre,
             days(approved, 2),
             10,
-            |actor, at, plan_id| H::CreateAssistancePlan {
-                actor,
-                at,
-                plan_id,
-                summary,
-                helper_user_id: Some(cadre.id),
+            |actor, at, plan_id| {
+                Command::new(
+                    actor,
+                    at,
+                    CreateAssistancePlan {
+                        plan_id,
+                        summary,
+                        helper_user_id: Some(cadre.id),
+                    },
+                )
             },
         );
         let start = days(approved, 3);
@@ -3251,17 +3348,21 @@ impl<'g> Script<'g> {
                 cadre,
                 start,
                 11,
-                |actor, at, measure_id| H::AddMeasure {
-                    actor,
-                    at,
-                    measure_id,
-                    measure_type,
-                    department: department.to_owned(),
-                    description: description.to_owned(),
-                    amount_fen: yuan * 100,
-                    start_date: start,
-                    end_date: days(start, 365),
-                    risk_types: vec![risk],
+                |actor, at, measure_id| {
+                    Command::new(
+                        actor,
+                        at,
+                        AddMeasure {
+                            measure_id,
+                            measure_type,
+                            department: department.to_owned(),
+                            description: description.to_owned(),
+                            amount_fen: yuan * 100,
+                            start_date: start,
+                            end_date: days(start, 365),
+                            risk_types: vec![risk],
+                        },
+                    )
                 },
             );
             added.push((id, risk, false));
@@ -3272,17 +3373,22 @@ impl<'g> Script<'g> {
                 cadre,
                 start,
                 14,
-                |actor, at, measure_id| H::AddMeasure {
-                    actor,
-                    at,
-                    measure_id,
-                    measure_type: MeasureType::Industry,
-                    department: "区农业农村局".to_owned(),
-                    description: "产业项目收益分红（村集体蔬菜大棚项目），每年800元".to_owned(),
-                    amount_fen: 80_000,
-                    start_date: start,
-                    end_date: days(start, 365),
-                    risk_types: vec![first],
+                |actor, at, measure_id| {
+                    Command::new(
+                        actor,
+                        at,
+                        AddMeasure {
+                            measure_id,
+                            measure_type: MeasureType::Industry,
+                            department: "区农业农村局".to_owned(),
+                            description: "产业项目收益分红（村集体蔬菜大棚项目），每年800元"
+                                .to_owned(),
+                            amount_fen: 80_000,
+                            start_date: start,
+                            end_date: days(start, 365),
+                            risk_types: vec![first],
+                        },
+                    )
                 },
             );
             added.push((id, first, false));
@@ -3377,12 +3483,7 @@ impl<'g> Script<'g> {
         );
         let policy = self.g.policy.clone();
         let p2 = policy.clone();
-        self.hh("removal-proposal", secretary, p, 10, |actor, at, _| H::ProposeRemoval {
-            actor,
-            at,
-            policy: p2,
-            reason: "家庭人均纯收入连续6个月以上稳定高于监测线，帮扶措施落实到位，两不愁三保障及饮水安全有保障".to_owned(),
-        });
+        self.hh("removal-proposal", secretary, p, 10, |actor, at, _| Command::new(actor, at, ProposeRemoval { reason: "家庭人均纯收入连续6个月以上稳定高于监测线，帮扶措施落实到位，两不愁三保障及饮水安全有保障".to_owned() }).under(p2));
         if until >= RStep::Verified {
             let (p2, photo) = (policy.clone(), self.attachment("removal-verification"));
             self.hh(
@@ -3390,16 +3491,9 @@ impl<'g> Script<'g> {
                 officer,
                 days(p, 2),
                 14,
-                |actor, at, _| H::RecordRemovalVerification {
-                    actor,
-                    at,
-                    policy: p2,
-                    verifier_ids: vec![gw.id, cadre.id],
-                    findings:
+                |actor, at, _| Command::new(actor, at, RecordVerification { verifier_ids: vec![gw.id, cadre.id], findings:
                         "入户核实：收入来源稳定，帮扶措施已见效，住房、饮水安全，同意启动风险消除"
-                            .to_owned(),
-                    attachments: vec![photo],
-                },
+                            .to_owned(), attachments: vec![photo], track: Removal }).under(p2),
             );
         }
         if until >= RStep::Reviewed {
@@ -3410,13 +3504,20 @@ impl<'g> Script<'g> {
                 secretary,
                 days(p, 4),
                 19,
-                |actor, at, _| H::RecordRemovalDemocraticReview {
-                    actor,
-                    at,
-                    minutes: format!("村民代表会议民主评议：实到{attendees}人，同意该户风险消除"),
-                    attendees,
-                    result: ReviewResult::Approve,
-                    attachments: vec![file],
+                |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        RecordDemocraticReview {
+                            minutes: format!(
+                                "村民代表会议民主评议：实到{attendees}人，同意该户风险消除"
+                            ),
+                            attendees,
+                            result: ReviewResult::Approve,
+                            attachments: vec![file],
+                            track: Removal,
+                        },
+                    )
                 },
             );
         }
@@ -3424,12 +3525,15 @@ impl<'g> Script<'g> {
             let photo = self.attachment("removal-notice");
             let start = days(p, 5);
             self.hh("removal-notice", secretary, start, 9, |actor, at, _| {
-                H::StartRemovalNotice {
+                Command::new(
                     actor,
                     at,
-                    start,
-                    attachments: vec![photo],
-                }
+                    StartPublicNotice {
+                        start,
+                        attachments: vec![photo],
+                        track: Removal,
+                    },
+                )
             });
         }
         if objection {
@@ -3444,10 +3548,15 @@ impl<'g> Script<'g> {
                 officer,
                 days(p, 9),
                 16,
-                |actor, at, _| H::WithdrawRemoval {
-                    actor,
-                    at,
-                    reason: "公示期异议经复核成立，终止风险消除程序，继续监测帮扶".to_owned(),
+                |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        WithdrawRemoval {
+                            reason: "公示期异议经复核成立，终止风险消除程序，继续监测帮扶"
+                                .to_owned(),
+                        },
+                    )
                 },
             );
             return;
@@ -3459,11 +3568,7 @@ impl<'g> Script<'g> {
                 secretary,
                 days(p, 11),
                 17,
-                |actor, at, _| H::CloseRemovalNotice {
-                    actor,
-                    at,
-                    policy: p2,
-                },
+                |actor, at, _| Command::new(actor, at, CloseNotice { track: Removal }).under(p2),
             );
         }
         if until >= RStep::TownshipApproved {
@@ -3472,11 +3577,16 @@ impl<'g> Script<'g> {
                 officer,
                 days(p, 12),
                 10,
-                |actor, at, _| H::RecordRemovalTownshipReview {
-                    actor,
-                    at,
-                    decision: TownshipDecision::Approve,
-                    opinion: "经镇街审核，风险消除程序完备，同意上报".to_owned(),
+                |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        RecordTownshipReview {
+                            decision: TownshipDecision::Approve,
+                            opinion: "经镇街审核，风险消除程序完备，同意上报".to_owned(),
+                            track: Removal,
+                        },
+                    )
                 },
             );
         }
@@ -3486,11 +3596,15 @@ impl<'g> Script<'g> {
                 county,
                 days(p, 13),
                 15,
-                |actor, at, _| H::ApproveRemoval {
-                    actor,
-                    at,
-                    policy,
-                    opinion: "经区乡村振兴局审定，同意风险消除，转入常规监测".to_owned(),
+                |actor, at, _| {
+                    Command::new(
+                        actor,
+                        at,
+                        ApproveRemoval {
+                            opinion: "经区乡村振兴局审定，同意风险消除，转入常规监测".to_owned(),
+                        },
+                    )
+                    .under(policy)
                 },
             );
         }
@@ -3850,11 +3964,7 @@ impl Script<'_> {
         ));
         let alert = self.story(story);
         let county = self.county();
-        self.hh("rollback", county, days(raised, 9), 15, |actor, at, _| H::RollbackRemoval {
-            actor,
-            at,
-            reason: "风险消除后回访发现家庭成员突发疾病住院，医保自付费用高，风险未稳定消除，回退至监测帮扶".to_owned(),
-        });
+        self.hh("rollback", county, days(raised, 9), 15, |actor, at, _| Command::new(actor, at, RollbackRemoval { reason: "风险消除后回访发现家庭成员突发疾病住院，医保自付费用高，风险未稳定消除，回退至监测帮扶".to_owned() }));
         self.study(
             alert,
             "relapse",
@@ -3873,26 +3983,25 @@ impl Script<'_> {
             cadre,
             start,
             11,
-            |actor, at, measure_id| H::AddMeasure {
-                actor,
-                at,
-                measure_id,
-                measure_type: MeasureType::Medical,
-                department: "区医疗保障局".to_owned(),
-                description: "医疗救助（二次救助）+家庭医生签约服务".to_owned(),
-                amount_fen: 1_200_000,
-                start_date: start,
-                end_date: days(start, 365),
-                risk_types: vec![RiskType::Illness],
+            |actor, at, measure_id| {
+                Command::new(
+                    actor,
+                    at,
+                    AddMeasure {
+                        measure_id,
+                        measure_type: MeasureType::Medical,
+                        department: "区医疗保障局".to_owned(),
+                        description: "医疗救助（二次救助）+家庭医生签约服务".to_owned(),
+                        amount_fen: 1_200_000,
+                        start_date: start,
+                        end_date: days(start, 365),
+                        risk_types: vec![RiskType::Illness],
+                    },
+                )
             },
         );
         self.measures.push((id, RiskType::Illness, false));
-        self.close(
-            alert,
-            "relapse",
-            days(raised, 16),
-            StudyDecision::AlreadyMonitoredAdjustMeasures,
-        );
+        self.close(alert, "relapse", days(raised, 16));
         let last = g.last_month();
         self.incomes(add_months(last, -5), last, 6, below);
         self.defer(
@@ -3941,12 +4050,7 @@ impl Script<'_> {
             &[RiskType::Illness],
             false,
         );
-        self.close(
-            clue.0,
-            "relapse",
-            days(approved, 1),
-            StudyDecision::StartIdentification,
-        );
+        self.close(clue.0, "relapse", days(approved, 1));
         self.assist(approved, &[RiskType::Illness], None, false);
         let last = g.last_month();
         let rise = add_months(last, -3);
@@ -4065,23 +4169,21 @@ fn case(g: &Gen, spec: &CaseSpec, ids: &mut HashSet<String>) -> (Plan, Vec<Strin
             s.identify(apply, clue, Step::Applied, category, &risks, false);
             let (officer, policy) = (s.officer(), g.policy.clone());
             s.hh("green-channel", officer, apply, 16, |actor, at, _| {
-                H::OpenGreenChannel {
+                Command::new(
                     actor,
                     at,
-                    policy,
-                    risk_type: first,
-                    reason: "突发事故（灾害）造成家庭严重困难，先行帮扶、后补认定程序".to_owned(),
-                }
+                    OpenGreenChannel {
+                        risk_type: first,
+                        reason: "突发事故（灾害）造成家庭严重困难，先行帮扶、后补认定程序"
+                            .to_owned(),
+                    },
+                )
+                .under(policy)
             });
             s.assist(days(apply, -1), &[first], None, false);
             s.home_step(days(apply, 3));
             if let (Fate::GreenChannelOverdue, Some((alert, _))) = (spec.fate, clue) {
-                s.close(
-                    alert,
-                    "clue",
-                    days(apply, 4),
-                    StudyDecision::StartIdentification,
-                );
+                s.close(alert, "clue", days(apply, 4));
             }
         }
         Fate::RejectedByComparison => {
@@ -4089,12 +4191,15 @@ fn case(g: &Gen, spec: &CaseSpec, ids: &mut HashSet<String>) -> (Plan, Vec<Strin
             s.data_step(days(apply, 3), false);
             let county = s.county();
             s.hh("rejection", county, days(apply, 5), 15, |actor, at, _| {
-                H::RejectInclusion {
+                Command::new(
                     actor,
                     at,
-                    reason: "信息比对发现家庭成员名下有小型轿车1辆及个体工商户登记，不符合纳入条件"
-                        .to_owned(),
-                }
+                    RejectInclusion {
+                        reason:
+                            "信息比对发现家庭成员名下有小型轿车1辆及个体工商户登记，不符合纳入条件"
+                                .to_owned(),
+                    },
+                )
             });
         }
         Fate::RejectedByReview => {
@@ -4102,22 +4207,20 @@ fn case(g: &Gen, spec: &CaseSpec, ids: &mut HashSet<String>) -> (Plan, Vec<Strin
             s.review_step(days(apply, 5), false);
             let officer = s.officer();
             s.hh("rejection", officer, days(apply, 7), 15, |actor, at, _| {
-                H::RejectInclusion {
+                Command::new(
                     actor,
                     at,
-                    reason: "民主评议未通过：子女赡养能力较强，家庭不存在返贫致贫风险".to_owned(),
-                }
+                    RejectInclusion {
+                        reason: "民主评议未通过：子女赡养能力较强，家庭不存在返贫致贫风险"
+                            .to_owned(),
+                    },
+                )
             });
         }
         fate => {
             let approved = s.identify(apply, clue, Step::Approved, category, &risks, false);
             if let Some((alert, _)) = clue {
-                s.close(
-                    alert,
-                    "clue",
-                    days(approved, 1),
-                    StudyDecision::StartIdentification,
-                );
+                s.close(alert, "clue", days(approved, 1));
             }
             s.monitor(fate, approved, &risks);
         }
@@ -4661,8 +4764,8 @@ mod tests {
 
     fn business_time(cmd: &Cmd) -> DateTime<Utc> {
         match cmd {
-            Cmd::Household(c) => c.at(),
-            Cmd::Alert(c) => c.at(),
+            Cmd::Household(c) => c.at,
+            Cmd::Alert(c) => c.at,
             Cmd::User(_) => DateTime::<Utc>::MIN_UTC,
         }
     }
@@ -4696,7 +4799,7 @@ mod tests {
         let approvals_2023 = plans
             .iter()
             .flat_map(|p| &p.ops)
-            .filter(|op| matches!(&op.cmd, Cmd::Household(c) if matches!(**c, H::ApproveInclusion { at, .. } if china_date(at).year() == 2023)))
+            .filter(|op| matches!(&op.cmd, Cmd::Household(c) if matches!(c.body, H::ApproveInclusion(_)) && china_date(c.at).year() == 2023))
             .count();
         assert_eq!(approvals_2023, 22);
 
@@ -4843,9 +4946,9 @@ mod tests {
         let mut seen = HashSet::new();
         for op in plans.iter().flat_map(|p| &p.ops) {
             let member = match &op.cmd {
-                Cmd::Household(c) => match &**c {
-                    H::RegisterHousehold { head, .. } => head,
-                    H::AddMember { member, .. } => member,
+                Cmd::Household(c) => match &c.body {
+                    H::RegisterHousehold(r) => &r.head,
+                    H::AddMember(a) => &a.member,
                     _ => continue,
                 },
                 _ => continue,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dixian_api::{ApiContext, ApiSchema, Auth, Limits};
+use dixian_commands::{Executor, Reactors};
 use dixian_projections::Runner;
 use dixian_store::{EventStore, GroupCommitConfig, db};
 use sqlx::PgPool;
@@ -93,6 +94,8 @@ pub struct Services {
     pub pool: PgPool,
     pub store: EventStore,
     pub runner: Runner,
+    /// The reactors ("when X is recorded, do Y"), running beside the projections.
+    pub reactors: Reactors,
     pub schema: ApiSchema,
     pub auth: Auth,
     /// What resolvers share; also used to confirm callers and by the CLI and demo loader.
@@ -121,14 +124,19 @@ impl Services {
             .prepare()
             .await
             .context("cannot create the read-model schemas")?;
+        let exec = Executor::new(store.clone(), pool.clone());
+        let reactors = Reactors::standard(exec.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let tasks = runner.spawn(store.commits(), stop_rx);
+        let mut tasks = runner.spawn(store.commits(), stop_rx.clone());
+        tasks.extend(reactors.spawn(store.commits(), stop_rx));
         let auth = Auth::new(config.jwt_secret.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let pii = dixian_api::pii::PiiKeys::from_secret(&config.pii_key)
             .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
         let api = ApiContext {
             store: store.clone(),
+            exec,
+            reactors: reactors.clone(),
             runner: runner.clone(),
             pool: pool.clone(),
             anchor_key: config.anchor_key.clone(),
@@ -157,6 +165,7 @@ impl Services {
             pool,
             store,
             runner,
+            reactors,
             schema,
             auth,
             api,
@@ -175,7 +184,9 @@ impl Services {
         dixian_api::user::confirm_caller(&self.api, claimed).await
     }
 
-    /// Finishes queued commands, stops the projections and closes the pool.
+    /// Finishes queued commands, stops the projections and reactors and closes the pool. A
+    /// reaction cut off here is not lost: its reactor's checkpoint has not passed the event, so
+    /// the next start issues it again, under the same derived command id.
     pub async fn shutdown(&self) {
         self.store.shutdown(Duration::from_secs(15)).await;
         let _ = self.stop.send(true);

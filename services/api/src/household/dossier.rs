@@ -445,7 +445,12 @@ impl Dossier {
                 basic_medical_secure: a.conditions.basic_medical_secure,
                 housing_secure: a.conditions.housing_secure,
                 drinking_water_secure: a.conditions.drinking_water_secure,
-                insecure: a.conditions.insecure().iter().map(Labelled::label).collect(),
+                insecure: a
+                    .conditions
+                    .insecure()
+                    .iter()
+                    .map(Labelled::label)
+                    .collect(),
                 assessed_at: a.at,
             })
     }

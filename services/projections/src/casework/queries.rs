@@ -56,7 +56,10 @@ pub struct CaseFilter<'a> {
 }
 
 /// A page of the household list, ordered by household id.
-pub async fn households(pool: &PgPool, f: &CaseFilter<'_>) -> Result<Vec<CaseSummary>, sqlx::Error> {
+pub async fn households(
+    pool: &PgPool,
+    f: &CaseFilter<'_>,
+) -> Result<Vec<CaseSummary>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {CASE_COLUMNS} from casework.household_case c
           where c.village like $1 || '%'
