@@ -207,6 +207,31 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+/// Gives async-graphql's own input errors the table's code: a variable or argument that does
+/// not coerce to its type (an enum value that is not a code, a string where a number goes)
+/// becomes `BAD_USER_INPUT` with `field` naming the input path without the argument
+/// (`input.head.relation` → `head.relation`), like the domain's own field errors. Run on every
+/// response, not as a schema extension (see `parse_cache` for why).
+pub fn code_coercion_errors(resp: &mut async_graphql::Response) {
+    const PREFIX: &str = "Invalid value for argument \"";
+    for e in &mut resp.errors {
+        if e.extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some())
+        {
+            continue;
+        }
+        let Some(rest) = e.message.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let path = rest.split('"').next().unwrap_or_default();
+        let field = path.split_once('.').map_or(path, |(_, f)| f).to_owned();
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        ext.set("code", "BAD_USER_INPUT");
+        ext.set("field", field);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +244,27 @@ mod tests {
             "baselinePerCapitaFen"
         );
         assert_eq!(camel_path("input"), "input");
+    }
+
+    #[test]
+    fn coercion_errors_get_the_input_code_and_the_field() {
+        let mut resp = async_graphql::Response::from_errors(vec![
+            async_graphql::ServerError::new(
+                "Invalid value for argument \"input.head.relation\", enumeration type \"Relation\" does not contain the value \"BOSS\"",
+                None,
+            ),
+            async_graphql::ServerError::new("Unknown field \"x\"", None),
+        ]);
+        code_coercion_errors(&mut resp);
+        let ext = resp.errors[0].extensions.as_ref().unwrap();
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("BAD_USER_INPUT"))
+        );
+        assert_eq!(
+            ext.get("field"),
+            Some(&async_graphql::Value::from("head.relation"))
+        );
+        assert!(resp.errors[1].extensions.is_none());
     }
 }

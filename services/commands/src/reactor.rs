@@ -402,14 +402,7 @@ impl Reactors {
         .fetch_all(self.exec.pool())
         .await?;
         let mut out: Vec<Stuck> = parked.into_iter().map(Stuck::from).collect();
-        let blocked: Vec<(
-            String,
-            String,
-            i64,
-            Option<String>,
-            i32,
-            Option<DateTime<Utc>>,
-        )> = sqlx::query_as(
+        let blocked: Vec<BlockedRow> = sqlx::query_as(
             "select reactor, ledger, seq + 1, blocked_error, attempts, blocked_since
                    from es.reactor_checkpoint
                   where blocked_error is not null
@@ -441,6 +434,16 @@ impl Reactors {
         Ok(out)
     }
 }
+
+/// A blocked reactor: reactor, ledger, the event it waits at, the error, tries, since when.
+type BlockedRow = (
+    String,
+    String,
+    i64,
+    Option<String>,
+    i32,
+    Option<DateTime<Utc>>,
+);
 
 /// Parked reactions (add conditions with `and …`).
 const STUCK_SELECT: &str = "select f.reactor, f.ledger, f.seq, f.event_id, f.event_type,

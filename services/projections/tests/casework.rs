@@ -10,14 +10,14 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
-use dixian_domain::alert::{
-    Alert, AlertCommand, AlertEvent, AlertSource, AlertState, Department, Severity,
-};
+use dixian_domain::alert::*;
+use dixian_domain::alert::{Alert, AlertCommand, AlertSource, AlertState, Department, Severity};
 use dixian_domain::calendar::{YearMonth, china_date};
 use dixian_domain::decider::Decider;
+use dixian_domain::household::*;
 use dixian_domain::household::{
-    Household, HouseholdCommand, HouseholdEvent, HouseholdState, IncomeComponents, Insurance,
-    LivingConditions, MemberProfile, VisitChecklist,
+    Household, HouseholdCommand, HouseholdState, IncomeComponents, Insurance, LivingConditions,
+    MemberProfile, VisitChecklist,
 };
 use dixian_domain::policy::{Policy, PolicyBook, shandong_defaults};
 use dixian_domain::vocab::{
@@ -25,7 +25,7 @@ use dixian_domain::vocab::{
     Relation, ReviewResult, RiskType, SafetyNet, Schooling, Sex, StudyDecision, TownshipDecision,
     VisitKind,
 };
-use dixian_domain::{Actor, AttachmentHash, RegionCode, Role, Sealed};
+use dixian_domain::{Actor, AttachmentHash, Command, Fact, RegionCode, Role, Sealed};
 use dixian_projections::casework::Casework;
 use dixian_projections::rebuild::{rebuild, replay_into};
 use dixian_projections::{Runner, table_digest};
@@ -126,146 +126,177 @@ pub fn member(n: u128, relation: Relation, labour: LabourCapacity) -> MemberProf
 
 // ── household commands ────────────────────────────────────────────────────────────────────
 
-pub fn register(household_id: Uuid, formerly_poor: bool) -> HouseholdCommand {
-    HouseholdCommand::RegisterHousehold {
-        actor: grid_worker(),
-        at: day(0),
-        household_id,
-        village: code(VILLAGE),
-        grid: Some(dixian_domain::GridId::parse(&format!("{VILLAGE}-2")).unwrap()),
-        address: "齐都镇某村3号".into(),
-        formerly_poor,
-        head: member(1, Relation::Head, LabourCapacity::Normal),
-    }
-}
-
-pub fn add_spouse(at: i64) -> HouseholdCommand {
-    HouseholdCommand::AddMember {
-        actor: grid_worker(),
-        at: day(at),
-        member: member(2, Relation::Spouse, LabourCapacity::Normal),
-        reason: MemberChangeReason::MarriageIn,
-        date: date_of(at),
-    }
-}
-
-pub fn tag(group: FocusGroup, at: i64) -> HouseholdCommand {
-    HouseholdCommand::TagFocusGroup {
-        actor: grid_worker(),
-        at: day(at),
-        group,
-        reason: format!("{}：网格排查发现", group.label_zh()),
-    }
-}
-
-pub fn untag(group: FocusGroup, at: i64) -> HouseholdCommand {
-    HouseholdCommand::UntagFocusGroup {
-        actor: grid_worker(),
-        at: day(at),
-        group,
-        reason: "情况好转".into(),
-    }
-}
-
-pub fn visit(n: u128, at: i64) -> HouseholdCommand {
-    HouseholdCommand::RecordVisit {
-        actor: grid_worker(),
-        at: day(at),
-        visit_id: id(n),
-        kind: VisitKind::RoutineGridVisit,
-        checklist: VisitChecklist {
-            wall_materials_checked: true,
-            situation_discussed: true,
-            living_conditions_checked: true,
+pub fn register(household_id: Uuid, formerly_poor: bool) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(0),
+        RegisterHousehold {
+            household_id,
+            village: code(VILLAGE),
+            grid: Some(dixian_domain::GridId::parse(&format!("{VILLAGE}-2")).unwrap()),
+            address: "齐都镇某村3号".into(),
+            formerly_poor,
+            head: member(1, Relation::Head, LabourCapacity::Normal),
         },
-        findings: "家中情况稳定".into(),
-        attachments: vec![hash(1)],
-        alert_id: None,
-    }
+    )
 }
 
-pub fn record_income(n: u128, window_end: &str, total_fen: i64, at: i64) -> HouseholdCommand {
-    HouseholdCommand::RecordIncome {
-        actor: grid_worker(),
-        at: day(at),
-        income_id: id(n),
-        window_end: YearMonth::parse(window_end).unwrap(),
-        components: IncomeComponents {
-            wage_fen: total_fen,
-            ..IncomeComponents::default()
+pub fn add_spouse(at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        AddMember {
+            member: member(2, Relation::Spouse, LabourCapacity::Normal),
+            reason: MemberChangeReason::MarriageIn,
+            date: date_of(at),
         },
-        notes: String::new(),
-    }
+    )
 }
 
-pub fn assess(n: u128, at: i64) -> HouseholdCommand {
-    HouseholdCommand::AssessLivingConditions {
-        actor: grid_worker(),
-        at: day(at),
-        assessment_id: id(n),
-        conditions: LivingConditions::ALL_SECURE,
-        notes: String::new(),
-    }
+pub fn tag(group: FocusGroup, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        TagFocusGroup {
+            group,
+            reason: format!("{}：网格排查发现", group.label_zh()),
+        },
+    )
 }
 
-pub fn apply_for_monitoring(n: u128, at: i64) -> HouseholdCommand {
-    HouseholdCommand::ApplyForMonitoring {
-        actor: grid_worker(),
-        at: day(at),
-        policy: policy(),
-        application_id: id(n),
-        signed_authorisation: true,
-        clue_found_on: None,
-        source_alert: None,
-        statement: "户主突发疾病，医疗支出大".into(),
-        attachments: vec![hash(2)],
-    }
+pub fn untag(group: FocusGroup, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        UntagFocusGroup {
+            group,
+            reason: "情况好转".into(),
+        },
+    )
+}
+
+pub fn visit(n: u128, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        RecordVisit {
+            visit_id: id(n),
+            kind: VisitKind::RoutineGridVisit,
+            checklist: VisitChecklist {
+                wall_materials_checked: true,
+                situation_discussed: true,
+                living_conditions_checked: true,
+            },
+            findings: "家中情况稳定".into(),
+            attachments: vec![hash(1)],
+            alert_id: None,
+        },
+    )
+}
+
+pub fn record_income(
+    n: u128,
+    window_end: &str,
+    total_fen: i64,
+    at: i64,
+) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        RecordIncome {
+            income_id: id(n),
+            window_end: YearMonth::parse(window_end).unwrap(),
+            components: IncomeComponents {
+                wage_fen: total_fen,
+                ..IncomeComponents::default()
+            },
+            notes: String::new(),
+        },
+    )
+}
+
+pub fn assess(n: u128, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        AssessLivingConditions {
+            assessment_id: id(n),
+            conditions: LivingConditions::ALL_SECURE,
+            notes: String::new(),
+        },
+    )
+}
+
+pub fn apply_for_monitoring(n: u128, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        grid_worker(),
+        day(at),
+        ApplyForMonitoring {
+            application_id: id(n),
+            signed_authorisation: true,
+            clue_found_on: None,
+            source_alert: None,
+            statement: "户主突发疾病，医疗支出大".into(),
+            attachments: vec![hash(2)],
+        },
+    )
+    .under(policy())
 }
 
 /// The identification steps after the application, each on its own day from `from`, up to
 /// the township's approval (`from + 10`).
-pub fn identification_steps(from: i64) -> Vec<HouseholdCommand> {
+pub fn identification_steps(from: i64) -> Vec<Command<HouseholdCommand>> {
     vec![
-        HouseholdCommand::RecordHomeVerification {
-            actor: township(),
-            at: day(from),
-            policy: policy(),
-            verifier_ids: vec![id(101), id(104)],
-            findings: "入户核实：住院自付费用较高".into(),
-            attachments: vec![hash(3)],
-        },
-        HouseholdCommand::RecordDataComparison {
-            actor: county(),
-            at: day(from + 1),
-            passed: true,
-            flags: vec![],
-            notes: "无车辆、无工商登记".into(),
-        },
-        HouseholdCommand::RecordDemocraticReview {
-            actor: secretary(),
-            at: day(from + 2),
-            minutes: "村民代表会议评议，同意纳入".into(),
-            attendees: 11,
-            result: ReviewResult::Approve,
-            attachments: vec![hash(4)],
-        },
-        HouseholdCommand::StartPublicNotice {
-            actor: secretary(),
-            at: day(from + 2),
-            start: date_of(from + 2),
-            attachments: vec![hash(5)],
-        },
-        HouseholdCommand::CloseNotice {
-            actor: secretary(),
-            at: day(from + 8),
-            policy: policy(),
-        },
-        HouseholdCommand::RecordTownshipReview {
-            actor: township(),
-            at: day(from + 9),
-            decision: TownshipDecision::Approve,
-            opinion: "同意".into(),
-        },
+        Command::new(
+            township(),
+            day(from),
+            RecordVerification {
+                verifier_ids: vec![id(101), id(104)],
+                findings: "入户核实：住院自付费用较高".into(),
+                attachments: vec![hash(3)],
+                track: Inclusion,
+            },
+        )
+        .under(policy()),
+        Command::new(
+            county(),
+            day(from + 1),
+            RecordDataComparison {
+                passed: true,
+                flags: vec![],
+                notes: "无车辆、无工商登记".into(),
+            },
+        ),
+        Command::new(
+            secretary(),
+            day(from + 2),
+            RecordDemocraticReview {
+                minutes: "村民代表会议评议，同意纳入".into(),
+                attendees: 11,
+                result: ReviewResult::Approve,
+                attachments: vec![hash(4)],
+                track: Inclusion,
+            },
+        ),
+        Command::new(
+            secretary(),
+            day(from + 2),
+            StartPublicNotice {
+                start: date_of(from + 2),
+                attachments: vec![hash(5)],
+                track: Inclusion,
+            },
+        ),
+        Command::new(secretary(), day(from + 8), CloseNotice { track: Inclusion }).under(policy()),
+        Command::new(
+            township(),
+            day(from + 9),
+            RecordTownshipReview {
+                decision: TownshipDecision::Approve,
+                opinion: "同意".into(),
+                track: Inclusion,
+            },
+        ),
     ]
 }
 
@@ -274,65 +305,75 @@ pub fn approve_inclusion(
     category: Category,
     risk_types: &[RiskType],
     at: i64,
-) -> HouseholdCommand {
-    HouseholdCommand::ApproveInclusion {
-        actor: county(),
-        at: day(at),
-        episode_id: id(episode),
-        category,
-        risk_types: risk_types.to_vec(),
-        baseline_per_capita_fen: 450_000,
-        opinion: "同意纳入".into(),
-    }
+) -> Command<HouseholdCommand> {
+    Command::new(
+        county(),
+        day(at),
+        ApproveInclusion {
+            episode_id: id(episode),
+            category,
+            risk_types: risk_types.to_vec(),
+            baseline_per_capita_fen: 450_000,
+            opinion: "同意纳入".into(),
+        },
+    )
 }
 
-pub fn reject_inclusion(at: i64) -> HouseholdCommand {
-    HouseholdCommand::RejectInclusion {
-        actor: county(),
-        at: day(at),
-        reason: "信息比对发现家庭有商品房".into(),
-    }
+pub fn reject_inclusion(at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        county(),
+        day(at),
+        RejectInclusion {
+            reason: "信息比对发现家庭有商品房".into(),
+        },
+    )
 }
 
-pub fn open_green_channel(at: i64) -> HouseholdCommand {
-    HouseholdCommand::OpenGreenChannel {
-        actor: secretary(),
-        at: day(at),
-        policy: policy(),
-        risk_type: RiskType::Disaster,
-        reason: "暴雨致房屋倒塌".into(),
-    }
+pub fn open_green_channel(at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        secretary(),
+        day(at),
+        OpenGreenChannel {
+            risk_type: RiskType::Disaster,
+            reason: "暴雨致房屋倒塌".into(),
+        },
+    )
+    .under(policy())
 }
 
-pub fn create_plan(n: u128, at: i64) -> HouseholdCommand {
-    HouseholdCommand::CreateAssistancePlan {
-        actor: secretary(),
-        at: day(at),
-        plan_id: id(n),
-        summary: "医疗救助 + 公益岗位".into(),
-        helper_user_id: Some(id(103)),
-    }
+pub fn create_plan(n: u128, at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        secretary(),
+        day(at),
+        CreateAssistancePlan {
+            plan_id: id(n),
+            summary: "医疗救助 + 公益岗位".into(),
+            helper_user_id: Some(id(103)),
+        },
+    )
 }
 
-pub fn add_measure(n: u128, risk_types: &[RiskType], at: i64) -> HouseholdCommand {
-    HouseholdCommand::AddMeasure {
-        actor: secretary(),
-        at: day(at),
-        measure_id: id(n),
-        measure_type: MeasureType::Medical,
-        department: "区医保局".into(),
-        description: "大病保险二次报销".into(),
-        amount_fen: 300_000,
-        start_date: date_of(at),
-        end_date: date_of(at + 365),
-        risk_types: risk_types.to_vec(),
-    }
+pub fn add_measure(n: u128, risk_types: &[RiskType], at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        secretary(),
+        day(at),
+        AddMeasure {
+            measure_id: id(n),
+            measure_type: MeasureType::Medical,
+            department: "区医保局".into(),
+            description: "大病保险二次报销".into(),
+            amount_fen: 300_000,
+            start_date: date_of(at),
+            end_date: date_of(at + 365),
+            risk_types: risk_types.to_vec(),
+        },
+    )
 }
 
 /// Six income windows above the line (February–July 2024) and a secure assessment, recorded
 /// on day `at` (≥ 200): with a measure per risk, eligible for removal.
-pub fn eligibility_records(at: i64) -> Vec<HouseholdCommand> {
-    let mut out: Vec<HouseholdCommand> = [
+pub fn eligibility_records(at: i64) -> Vec<Command<HouseholdCommand>> {
+    let mut out: Vec<Command<HouseholdCommand>> = [
         "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07",
     ]
     .iter()
@@ -344,83 +385,95 @@ pub fn eligibility_records(at: i64) -> Vec<HouseholdCommand> {
 }
 
 /// The removal procedure from proposal (day `from`) to the county's approval (`from + 10`).
-pub fn removal_steps(from: i64) -> Vec<HouseholdCommand> {
+pub fn removal_steps(from: i64) -> Vec<Command<HouseholdCommand>> {
     vec![
-        HouseholdCommand::ProposeRemoval {
-            actor: secretary(),
-            at: day(from),
-            policy: policy(),
-            reason: "收入稳定超过监测线，医疗费用已解决".into(),
-        },
-        HouseholdCommand::RecordRemovalVerification {
-            actor: grid_worker(),
-            at: day(from + 1),
-            policy: policy(),
-            verifier_ids: vec![id(101), id(104)],
-            findings: "风险已消除".into(),
-            attachments: vec![hash(6)],
-        },
-        HouseholdCommand::RecordRemovalDemocraticReview {
-            actor: secretary(),
-            at: day(from + 2),
-            minutes: "评议同意风险消除".into(),
-            attendees: 9,
-            result: ReviewResult::Approve,
-            attachments: vec![hash(7)],
-        },
-        HouseholdCommand::StartRemovalNotice {
-            actor: secretary(),
-            at: day(from + 2),
-            start: date_of(from + 2),
-            attachments: vec![],
-        },
-        HouseholdCommand::CloseRemovalNotice {
-            actor: secretary(),
-            at: day(from + 8),
-            policy: policy(),
-        },
-        HouseholdCommand::RecordRemovalTownshipReview {
-            actor: township(),
-            at: day(from + 9),
-            decision: TownshipDecision::Approve,
-            opinion: "同意".into(),
-        },
-        HouseholdCommand::ApproveRemoval {
-            actor: county(),
-            at: day(from + 10),
-            policy: policy(),
-            opinion: "同意风险消除".into(),
-        },
+        Command::new(
+            secretary(),
+            day(from),
+            ProposeRemoval {
+                reason: "收入稳定超过监测线，医疗费用已解决".into(),
+            },
+        )
+        .under(policy()),
+        Command::new(
+            grid_worker(),
+            day(from + 1),
+            RecordVerification {
+                verifier_ids: vec![id(101), id(104)],
+                findings: "风险已消除".into(),
+                attachments: vec![hash(6)],
+                track: Removal,
+            },
+        )
+        .under(policy()),
+        Command::new(
+            secretary(),
+            day(from + 2),
+            RecordDemocraticReview {
+                minutes: "评议同意风险消除".into(),
+                attendees: 9,
+                result: ReviewResult::Approve,
+                attachments: vec![hash(7)],
+                track: Removal,
+            },
+        ),
+        Command::new(
+            secretary(),
+            day(from + 2),
+            StartPublicNotice {
+                start: date_of(from + 2),
+                attachments: vec![],
+                track: Removal,
+            },
+        ),
+        Command::new(secretary(), day(from + 8), CloseNotice { track: Removal }).under(policy()),
+        Command::new(
+            township(),
+            day(from + 9),
+            RecordTownshipReview {
+                decision: TownshipDecision::Approve,
+                opinion: "同意".into(),
+                track: Removal,
+            },
+        ),
+        Command::new(
+            county(),
+            day(from + 10),
+            ApproveRemoval {
+                opinion: "同意风险消除".into(),
+            },
+        )
+        .under(policy()),
     ]
 }
 
-pub fn rollback(at: i64) -> HouseholdCommand {
-    HouseholdCommand::RollbackRemoval {
-        actor: county(),
-        at: day(at),
-        reason: "回头看发现收入核算有误".into(),
-    }
+pub fn rollback(at: i64) -> Command<HouseholdCommand> {
+    Command::new(
+        county(),
+        day(at),
+        RollbackRemoval {
+            reason: "回头看发现收入核算有误".into(),
+        },
+    )
 }
 
-pub fn link_alert(alert_id: Uuid, at: DateTime<Utc>) -> HouseholdCommand {
-    HouseholdCommand::LinkAlert {
-        actor: grid_worker(),
-        at,
-        alert_id,
-    }
+pub fn link_alert(alert_id: Uuid, at: DateTime<Utc>) -> Command<HouseholdCommand> {
+    Command::new(grid_worker(), at, LinkAlert { alert_id })
 }
 
 pub fn close_linked_alert(
     alert_id: Uuid,
     disposition: StudyDecision,
     at: DateTime<Utc>,
-) -> HouseholdCommand {
-    HouseholdCommand::CloseLinkedAlert {
-        actor: township(),
+) -> Command<HouseholdCommand> {
+    Command::new(
+        township(),
         at,
-        alert_id,
-        disposition: Some(disposition),
-    }
+        CloseLinkedAlert {
+            alert_id,
+            disposition: Some(disposition),
+        },
+    )
 }
 
 // ── alert commands ────────────────────────────────────────────────────────────────────────
@@ -430,111 +483,83 @@ pub fn raise_alert(
     household_id: Option<Uuid>,
     trigger: &str,
     at: DateTime<Utc>,
-) -> AlertCommand {
-    AlertCommand::RaiseAlert {
-        actor: county(),
+) -> Command<AlertCommand> {
+    Command::new(
+        county(),
         at,
-        policy: policy(),
-        alert_id,
-        source: AlertSource::DepartmentData,
-        department: Some(Department::MedicalInsurance),
-        trigger_code: trigger.into(),
-        trigger_text: "住院自付超过2万元".into(),
-        severity: Severity::High,
-        household_id,
-        village: code(VILLAGE),
-    }
+        RaiseAlert {
+            alert_id,
+            source: AlertSource::DepartmentData,
+            department: Some(Department::MedicalInsurance),
+            trigger_code: trigger.into(),
+            trigger_text: "住院自付超过2万元".into(),
+            severity: Severity::High,
+            household_id,
+            village: code(VILLAGE),
+        },
+    )
+    .under(policy())
 }
 
-pub fn report_duplicate(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::ReportDuplicate {
-        actor: grid_worker(),
+pub fn report_duplicate(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        grid_worker(),
         at,
-        source: AlertSource::GridScreening,
-        department: None,
-        trigger_text: "网格员再次上报".into(),
-    }
+        ReportDuplicate {
+            source: AlertSource::GridScreening,
+            department: None,
+            trigger_text: "网格员再次上报".into(),
+        },
+    )
 }
 
-pub fn first_round(risk_confirmed: bool, at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::RecordFirstRoundFeedback {
-        actor: grid_worker(),
+pub fn first_round(risk_confirmed: bool, at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        grid_worker(),
         at,
-        findings: "入户核实，确有大额医疗支出".into(),
-        risk_confirmed,
-        visit_id: None,
-        attachments: vec![],
-    }
+        RecordFirstRoundFeedback {
+            findings: "入户核实，确有大额医疗支出".into(),
+            risk_confirmed,
+            visit_id: None,
+            attachments: vec![],
+        },
+    )
 }
 
-pub fn study(decision: StudyDecision, at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::RecordSecondRoundStudy {
-        actor: township(),
+pub fn study(decision: StudyDecision, at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        township(),
         at,
-        decision,
-        measure: None,
-        reason: "镇街研判意见".into(),
-    }
+        RecordSecondRoundStudy {
+            decision,
+            measure: None,
+            reason: "镇街研判意见".into(),
+            application: None,
+        },
+    )
 }
 
-pub fn close_alert(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::CloseAlert {
-        actor: township(),
+pub fn close_alert(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        township(),
         at,
-        note: "办结".into(),
-    }
+        CloseAlert {
+            note: "办结".into(),
+        },
+    )
 }
 
-pub fn escalate(at: DateTime<Utc>) -> AlertCommand {
-    AlertCommand::EscalateAlert {
-        actor: county(),
+pub fn escalate(at: DateTime<Utc>) -> Command<AlertCommand> {
+    Command::new(
+        county(),
         at,
-        note: "逾期督办".into(),
-    }
+        EscalateAlert {
+            note: "逾期督办".into(),
+        },
+    )
 }
 
 // ── streams driven by their deciders ──────────────────────────────────────────────────────
-
-/// What appending needs from a domain event.
-pub trait Fact: serde::Serialize {
-    fn kind(&self) -> &'static str;
-    fn business_time(&self) -> DateTime<Utc>;
-}
-
-impl Fact for HouseholdEvent {
-    fn kind(&self) -> &'static str {
-        self.event_type()
-    }
-    fn business_time(&self) -> DateTime<Utc> {
-        self.at()
-    }
-}
-
-impl Fact for AlertEvent {
-    fn kind(&self) -> &'static str {
-        self.event_type()
-    }
-    fn business_time(&self) -> DateTime<Utc> {
-        self.at()
-    }
-}
-
-/// What appending needs from a command: who asks.
-pub trait Command: std::fmt::Debug {
-    fn actor(&self) -> &Actor;
-}
-
-impl Command for HouseholdCommand {
-    fn actor(&self) -> &Actor {
-        HouseholdCommand::actor(self)
-    }
-}
-
-impl Command for AlertCommand {
-    fn actor(&self) -> &Actor {
-        AlertCommand::actor(self)
-    }
-}
 
 /// One aggregate's stream as the service runs it: decide against the state, append the events
 /// at the exact version, fold them in.
@@ -560,12 +585,12 @@ impl AlertStream {
     }
 }
 
-impl<D> Stream<D>
+impl<D, B> Stream<D>
 where
-    D: Decider,
-    D::Event: Fact,
+    D: Decider<Command = Command<B>>,
+    D::Event: Fact + serde::Serialize,
     D::Error: Display,
-    D::Command: Command,
+    B: std::fmt::Debug,
 {
     pub fn new(id: Uuid, stream_type: &'static str) -> Self {
         Self {
@@ -586,7 +611,7 @@ where
             Ok(events) => events,
             Err(e) => panic!("{} refused {cmd:?}: {e}", self.stream_id()),
         };
-        let actor = cmd.actor();
+        let actor = &cmd.actor;
         let appended = store
             .append(AppendRequest {
                 ledger: LedgerId::parse(LEDGER).unwrap(),
@@ -604,7 +629,7 @@ where
                 causation_id: None,
                 events: events
                     .iter()
-                    .map(|e| NewEvent::new(Uuid::now_v7(), e.kind(), e, e.business_time()).unwrap())
+                    .map(|e| NewEvent::new(Uuid::now_v7(), e.event_type(), e, e.at()).unwrap())
                     .collect(),
             })
             .await
@@ -1102,8 +1127,8 @@ async fn an_unanswered_alert_is_overdue_at_query_time_and_escalation_is_listed(
 
 /// One scripted step of a household's story: a command to its own stream or to its alert's.
 enum Step {
-    Household(HouseholdCommand),
-    Alert(Uuid, AlertCommand),
+    Household(Command<HouseholdCommand>),
+    Alert(Uuid, Command<AlertCommand>),
 }
 
 /// A random but valid story for household `n`: registration, tags, maybe an alert through its

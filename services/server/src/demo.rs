@@ -4737,7 +4737,7 @@ mod tests {
         let mut alerts = HashMap::new();
         let mut users = HashMap::new();
         for op in plans.iter().flat_map(|p| &p.ops) {
-            let id = op.stream.id.clone();
+            let id = op.stream.text();
             match &op.cmd {
                 Cmd::Household(c) => {
                     let state = households.remove(&id).unwrap_or_default();
@@ -4749,7 +4749,42 @@ mod tests {
                     let state = alerts.remove(&id).unwrap_or_default();
                     let events =
                         Alert::decide(c, &state).unwrap_or_else(|e| panic!("{}: {e}", op.key));
-                    alerts.insert(id, events.iter().fold(state, Alert::evolve));
+                    let state = events.iter().fold(state, Alert::evolve);
+                    // What the alert reactor does on the household's file.
+                    let alert_id = op.stream.id.uuid().expect("an alert stream");
+                    let household = state.raised.as_ref().and_then(|r| r.household_id);
+                    for event in &events {
+                        let (body, by, at): (H, _, _) = match (event, household) {
+                            (AlertEvent::AlertRaised { by, at, .. }, Some(_)) => {
+                                (LinkAlert { alert_id }.into(), by, at)
+                            }
+                            (
+                                AlertEvent::AlertClosed {
+                                    disposition,
+                                    by,
+                                    at,
+                                    ..
+                                },
+                                Some(_),
+                            ) => (
+                                CloseLinkedAlert {
+                                    alert_id,
+                                    disposition: Some(*disposition),
+                                }
+                                .into(),
+                                by,
+                                at,
+                            ),
+                            _ => continue,
+                        };
+                        let key = format!("household-{}", household.unwrap_or_default());
+                        let file = households.remove(&key).unwrap_or_default();
+                        let reaction = Command::new(by.clone(), *at, body);
+                        let events = Household::decide(&reaction, &file)
+                            .unwrap_or_else(|e| panic!("reaction to {}: {e}", op.key));
+                        households.insert(key, events.iter().fold(file, Household::evolve));
+                    }
+                    alerts.insert(id, state);
                 }
                 Cmd::User(c) => {
                     let state = users.remove(&id).unwrap_or_default();

@@ -49,7 +49,9 @@ async fn graphql(
     let caller = s.services.authenticate(auth_header).await;
     let mut req = req.into_inner();
     s.services.parsed.prepare(&mut req);
-    s.services.schema.execute(req.data(caller)).await.into()
+    let mut resp = s.services.schema.execute(req.data(caller)).await;
+    dixian_api::error::code_coercion_errors(&mut resp);
+    resp.into()
 }
 
 async fn graphiql() -> impl IntoResponse {

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dixian_api::Caller;
-use dixian_api::exec;
 use dixian_domain::alert::Alert;
 use dixian_domain::household::{Household, MonitoringStatus, removal_eligibility_under};
-use dixian_domain::{Role, china_date};
+use dixian_domain::{Role, StreamId, china_date};
 use dixian_server::demo::{self, DemoOptions};
 use dixian_server::{Config, Database, Services, http};
 use dixian_store::{StreamRead, read, verify};
@@ -128,12 +127,12 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
         .map(|(_, v)| v)
         .sum();
     assert!(monitored >= 10, "{:?}", report.stages);
-    let policy = exec::policy_book(api, "37").await.unwrap();
+    let policy = api.folds.policy("37").await.unwrap();
     let today = china_date(Utc::now());
     let fold = |id: Uuid| {
-        let pool = api.pool.clone();
+        let exec = api.exec.clone();
         async move {
-            exec::load::<Household>(&pool, &format!("household-{id}"), StreamRead::default())
+            exec.load::<Household>(&StreamId::Household(id), StreamRead::default())
                 .await
                 .unwrap()
                 .state
@@ -154,14 +153,18 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
     // Open and overdue alerts.
     assert!(!report.open_alerts.is_empty() && !report.overdue_alerts.is_empty());
     for id in &report.open_alerts {
-        let alert = exec::load::<Alert>(&api.pool, &format!("alert-{id}"), StreamRead::default())
+        let alert = api
+            .exec
+            .load::<Alert>(&StreamId::Alert(*id), StreamRead::default())
             .await
             .unwrap()
             .state;
         assert!(alert.is_open(), "alert {id} is open");
     }
     for id in &report.overdue_alerts {
-        let alert = exec::load::<Alert>(&api.pool, &format!("alert-{id}"), StreamRead::default())
+        let alert = api
+            .exec
+            .load::<Alert>(&StreamId::Alert(*id), StreamRead::default())
             .await
             .unwrap()
             .state;
