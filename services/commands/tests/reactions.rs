@@ -1,0 +1,141 @@
+//! The alert reactor against a real PostgreSQL: each reaction happens exactly once, whatever
+//! is replayed or run twice, and a refused reaction is parked, listed and retried.
+
+use dixian_commands::alert_reactions::NAME;
+use dixian_commands::{CommandMeta, Executor, Reactors, StreamRef};
+use dixian_domain::alert::{Alert, AlertSource, RaiseAlert, Severity};
+use dixian_domain::household::{Household, HouseholdState};
+use dixian_domain::{Command, StreamId};
+use dixian_store::{EventStore, LedgerId, StreamRead, db};
+use dixian_testkit::household::register;
+use dixian_testkit::{COUNTY, VILLAGE, code, day, grid_worker, id, policy};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+async fn executor(options: PgConnectOptions) -> Executor {
+    let pool = db::service_pool(options, 10).await.unwrap();
+    let store = EventStore::new(pool.clone());
+    store
+        .open_ledger(&LedgerId::parse(COUNTY).unwrap())
+        .await
+        .unwrap();
+    Executor::new(store, pool)
+}
+
+fn household_stream(household: Uuid) -> StreamRef {
+    StreamRef::in_county(StreamId::Household(household), COUNTY).unwrap()
+}
+
+async fn register_household(exec: &Executor) -> Uuid {
+    let cmd = register();
+    let household = id(9000);
+    let meta = CommandMeta::new(Uuid::now_v7(), &"register", "test");
+    exec.execute::<Household, _>(&household_stream(household), &meta, |_| Ok(cmd.clone()))
+        .await
+        .unwrap();
+    household
+}
+
+async fn raise(exec: &Executor, alert: Uuid, household: Uuid) {
+    let cmd = Command::new(
+        grid_worker(),
+        day(1),
+        RaiseAlert {
+            alert_id: alert,
+            source: AlertSource::GridScreening,
+            department: None,
+            trigger_code: "MEDICAL_OUT_OF_POCKET".into(),
+            trigger_text: "住院自付费用较高".into(),
+            severity: Severity::High,
+            household_id: Some(household),
+            village: code(VILLAGE),
+        },
+    )
+    .under(policy());
+    let stream = StreamRef::in_county(StreamId::Alert(alert), COUNTY).unwrap();
+    let meta = CommandMeta::new(Uuid::now_v7(), &alert, "raise");
+    exec.execute::<Alert, _>(&stream, &meta, |_| Ok(cmd.clone()))
+        .await
+        .unwrap();
+}
+
+async fn file(exec: &Executor, household: Uuid) -> (HouseholdState, i64) {
+    let loaded = exec
+        .load::<Household>(&StreamId::Household(household), StreamRead::default())
+        .await
+        .unwrap();
+    (loaded.state, loaded.version)
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn a_reaction_happens_once_through_replays_lost_checkpoints_and_a_second_process(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let exec = executor(options).await;
+    let household = register_household(&exec).await;
+    // The alert is in the log and no reactor has run: as if the server died right after the
+    // append.
+    raise(&exec, id(7001), household).await;
+    assert_eq!(file(&exec, household).await.1, 1, "nothing reacted yet");
+
+    let reactors = Reactors::standard(exec.clone());
+    reactors.catch_up().await.unwrap();
+    let (state, version) = file(&exec, household).await;
+    assert!(state.open_alerts.contains(&id(7001)), "the file links the alert");
+    assert_eq!(version, 2);
+
+    // The checkpoint write is lost (a crash after the reaction's append): the replayed step
+    // issues the same derived command id, which the log answers as a duplicate.
+    sqlx::query("update es.reactor_checkpoint set seq = 0 where reactor = $1")
+        .bind(NAME)
+        .execute(exec.pool())
+        .await
+        .unwrap();
+    reactors.catch_up().await.unwrap();
+    // A second server process with its own reactors, over the same log.
+    let other = Reactors::standard(exec.clone());
+    let (a, b) = tokio::join!(reactors.catch_up(), other.catch_up());
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(file(&exec, household).await.1, 2, "linked once, not three times");
+    let stuck = reactors.stuck(COUNTY).await.unwrap();
+    assert!(stuck.is_empty(), "{stuck:?}");
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn a_refused_reaction_is_parked_listed_and_retried_until_it_goes_through(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let exec = executor(options).await;
+    // The alert names a household that is not registered yet: the link is refused.
+    raise(&exec, id(7002), id(9000)).await;
+    let reactors = Reactors::standard(exec.clone());
+    reactors.catch_up().await.unwrap();
+    let stuck = reactors.stuck(VILLAGE).await.unwrap();
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck[0].reactor, NAME);
+    assert_eq!(stuck[0].event_type.as_deref(), Some("AlertRaised"));
+    assert_ne!(stuck[0].error_code, "BLOCKED");
+    // The reactor went on past it: later events are not held up.
+    let checkpoint: i64 =
+        sqlx::query_scalar("select seq from es.reactor_checkpoint where reactor = $1")
+            .bind(NAME)
+            .fetch_one(exec.pool())
+            .await
+            .unwrap();
+    assert_eq!(checkpoint, stuck[0].seq);
+
+    // Once the household exists, the retry links it, once.
+    let household = register_household(&exec).await;
+    sqlx::query("update es.reaction_failure set next_attempt_at = clock_timestamp()")
+        .execute(exec.pool())
+        .await
+        .unwrap();
+    reactors.catch_up().await.unwrap();
+    let (state, version) = file(&exec, household).await;
+    assert!(state.open_alerts.contains(&id(7002)));
+    assert_eq!(version, 2);
+    assert!(reactors.stuck(VILLAGE).await.unwrap().is_empty());
+}
