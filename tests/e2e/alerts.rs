@@ -678,3 +678,21 @@ async fn futures_join_all<F: std::future::Future>(
         .map(|v| v.expect("every future finished"))
         .collect()
 }
+
+#[tokio::test]
+async fn the_county_sees_stuck_reactions_and_the_village_may_not() {
+    let app = setup().await;
+    let county = app.token(Role::CountyOfficer, "370305").await;
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    const STUCK: &str =
+        "query($r: String) { stuckReactions(regionCode: $r) { reactor errorCode } }";
+    let resp = app.gql(Some(&county), STUCK, json!({ "r": null })).await;
+    assert_eq!(resp["data"]["stuckReactions"], json!([]), "{resp}");
+    let resp = app.gql(Some(&grid), STUCK, json!({ "r": null })).await;
+    assert_eq!(error_code(&resp).as_deref(), Some("FORBIDDEN"), "{resp}");
+    let resp = app
+        .gql(Some(&county), STUCK, json!({ "r": "370303" }))
+        .await;
+    assert_eq!(error_code(&resp).as_deref(), Some("FORBIDDEN"), "{resp}");
+    app.shutdown().await;
+}

@@ -82,7 +82,10 @@ async fn a_reaction_happens_once_through_replays_lost_checkpoints_and_a_second_p
     let reactors = Reactors::standard(exec.clone());
     reactors.catch_up().await.unwrap();
     let (state, version) = file(&exec, household).await;
-    assert!(state.open_alerts.contains(&id(7001)), "the file links the alert");
+    assert!(
+        state.open_alerts.contains(&id(7001)),
+        "the file links the alert"
+    );
     assert_eq!(version, 2);
 
     // The checkpoint write is lost (a crash after the reaction's append): the replayed step
@@ -98,7 +101,11 @@ async fn a_reaction_happens_once_through_replays_lost_checkpoints_and_a_second_p
     let (a, b) = tokio::join!(reactors.catch_up(), other.catch_up());
     a.unwrap();
     b.unwrap();
-    assert_eq!(file(&exec, household).await.1, 2, "linked once, not three times");
+    assert_eq!(
+        file(&exec, household).await.1,
+        2,
+        "linked once, not three times"
+    );
     let stuck = reactors.stuck(COUNTY).await.unwrap();
     assert!(stuck.is_empty(), "{stuck:?}");
 }
