@@ -582,3 +582,60 @@ async fn a_replayed_command_returns_the_first_answer_and_a_batch_applies_all_but
     );
     app.shutdown().await;
 }
+
+/// Issue 10's critical finding, sent as the attacker sent it: U+0000 in a visit's findings
+/// used to be appended and then stop every read model of the county.
+#[tokio::test]
+async fn control_and_bidi_characters_are_refused_naming_the_field_and_the_lists_keep_updating() {
+    let app = TestApp::spawn().await;
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let county = app.token(Role::CountyOfficer, "370305").await;
+    let h = register(&app, &grid, VILLAGE, 41, days_ago(10)).await;
+    const VISIT: &str = "mutation($i: RecordVisitInput!) { recordVisit(input: $i) { duplicate } }";
+    let visit = |findings: &str| {
+        json!({ "i": {
+            "commandId": Uuid::now_v7(), "householdId": h, "kind": "ROUTINE_GRID_VISIT",
+            "findings": findings, "wallMaterialsChecked": true, "attachments": [HASH],
+        }})
+    };
+    for bad in ["a\u{0}b", "a\u{1b}[2Jb", "费用\u{202e}000,05"] {
+        let resp = app.gql(Some(&grid), VISIT, visit(bad)).await;
+        assert_eq!(
+            error_code(&resp).as_deref(),
+            Some("BAD_USER_INPUT"),
+            "{resp}"
+        );
+        assert_eq!(
+            resp["errors"][0]["extensions"]["field"], "findings",
+            "{resp}"
+        );
+    }
+    let ok = app.gql(Some(&grid), VISIT, visit("第一行\n第二行")).await;
+    assert_eq!(ok["data"]["recordVisit"]["duplicate"], false, "{ok}");
+
+    // The county's read models still move: a household registered afterwards is listed.
+    let later = register(&app, &grid, VILLAGE, 42, days_ago(1)).await;
+    let mut listed = false;
+    for _ in 0..100 {
+        let list = app
+            .gql(
+                Some(&county),
+                "{ households(filter: { region: \"370305\" }, first: 100) { edges { node { id } } } }",
+                json!({}),
+            )
+            .await;
+        let ids: Vec<String> = list["data"]["households"]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{list}"))
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if ids.contains(&later.to_string()) {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(listed, "the household list kept updating");
+    app.shutdown().await;
+}

@@ -160,7 +160,10 @@ impl From<CommandError> for ApiError {
                 }
             }
             CommandError::NotFound(m) => Self::NotFound(m),
-            CommandError::BadInput { field, message } => Self::BadInput { field, message },
+            CommandError::BadInput { field, message } => Self::BadInput {
+                field: camel_path(&field),
+                message,
+            },
             CommandError::Conflict(m) => Self::Conflict(m),
             CommandError::Overloaded(m) => Self::Overloaded(m),
             CommandError::Internal(m) => Self::Internal(m),

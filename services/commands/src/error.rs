@@ -119,6 +119,7 @@ impl From<AppendError> for CommandError {
             }
             AppendError::CommandReused { .. } => bad("commandId", &e),
             AppendError::Invalid { field, .. } => bad(field, &e),
+            AppendError::ForbiddenText { path, .. } => bad(path, &e),
             AppendError::Empty
             | AppendError::TooManyEvents { .. }
             | AppendError::TooLarge { .. } => bad("input", &e),

@@ -79,10 +79,17 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
             });
         }
         for (field, text) in [("data", &e.data), ("metadata", &e.metadata)] {
-            if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
                 return Err(AppendError::Invalid {
                     field,
                     reason: format!("event {index}: {field} is not valid JSON"),
+                });
+            };
+            if let Some((path, c)) = crate::text::find_forbidden(&value) {
+                return Err(AppendError::ForbiddenText {
+                    index,
+                    path: field_path(&value, &path),
+                    code_point: u32::from(c),
                 });
             }
         }
@@ -94,6 +101,17 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
         }
     }
     Ok(())
+}
+
+/// The path within an event's body, without the event's tag (`{"VisitRecorded": {...}}`).
+fn field_path(value: &serde_json::Value, path: &str) -> String {
+    match value.as_object() {
+        Some(map) if map.len() == 1 => path
+            .split_once('.')
+            .map_or(path, |(_, rest)| rest)
+            .to_owned(),
+        _ => path.to_owned(),
+    }
 }
 
 /// The head of a ledger as read under its lock, with the time this batch records.

@@ -41,6 +41,15 @@ pub enum AppendError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// Text the log refuses (see [`crate::text`]); `path` is the field within the event body.
+    #[error(
+        "{path}: text may not contain U+{code_point:04X} (control and bidi-override characters are refused)"
+    )]
+    ForbiddenText {
+        index: usize,
+        path: String,
+        code_point: u32,
+    },
     /// The ledger's writer queue is full: retry after a short pause.
     #[error("ledger {ledger} is overloaded, retry shortly")]
     Overloaded { ledger: String },
@@ -66,7 +75,7 @@ impl AppendError {
             Self::TooLarge { .. } => "EVENT_TOO_LARGE",
             Self::UnknownLedger { .. } => "UNKNOWN_LEDGER",
             Self::WrongLedger { .. } => "WRONG_LEDGER",
-            Self::Invalid { .. } => "BAD_USER_INPUT",
+            Self::Invalid { .. } | Self::ForbiddenText { .. } => "BAD_USER_INPUT",
             Self::Overloaded { .. } => "OVERLOADED",
             Self::ShuttingDown => "SHUTTING_DOWN",
             Self::Inline(_) => "INTERNAL",

@@ -22,6 +22,7 @@ pub mod lock;
 pub mod model;
 pub mod probe;
 pub mod read;
+pub mod text;
 pub mod verify;
 mod writer;
 
