@@ -203,6 +203,17 @@ impl RecordedEvent {
         serde_json::from_str(&self.data)
     }
 
+    /// Decodes for a read model: text PostgreSQL cannot store (U+0000, in events stored before
+    /// the log refused it) comes out as U+FFFD, so that no stored event can stop a projection.
+    pub fn decode_storable<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        if !self.data.contains("\\u0000") {
+            return self.decode();
+        }
+        let mut value: serde_json::Value = serde_json::from_str(&self.data)?;
+        crate::text::make_storable(&mut value);
+        serde_json::from_value(value)
+    }
+
     pub fn hash_hex(&self) -> String {
         hex::encode(&self.hash)
     }

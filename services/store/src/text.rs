@@ -56,9 +56,47 @@ pub fn find_forbidden(value: &serde_json::Value) -> Option<(String, char)> {
     walk(value, &mut String::new())
 }
 
+/// Makes a JSON value storable in PostgreSQL text and `jsonb`: U+0000, which they refuse,
+/// becomes U+FFFD in every string and key. For read models over events stored before the log
+/// refused such text (an event already in a log must never stop a projection).
+pub fn make_storable(value: &mut serde_json::Value) {
+    fn clean(s: &str) -> Option<String> {
+        s.contains('\0').then(|| s.replace('\0', "\u{fffd}"))
+    }
+    match value {
+        serde_json::Value::String(s) => {
+            if let Some(c) = clean(s) {
+                *s = c;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(make_storable),
+        serde_json::Value::Object(map) => {
+            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
+            for k in keys {
+                if let Some(v) = map.remove(&k) {
+                    map.insert(clean(&k).unwrap_or(k), v);
+                }
+            }
+            map.values_mut().for_each(make_storable);
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_nul_becomes_the_replacement_character_for_read_models() {
+        let mut v =
+            serde_json::json!({ "VisitRecorded": { "findings": "a\u{0}b", "k\u{0}": ["\u{0}"] } });
+        make_storable(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({ "VisitRecorded": { "findings": "a\u{fffd}b", "k\u{fffd}": ["\u{fffd}"] } })
+        );
+    }
 
     #[test]
     fn nul_controls_and_bidi_overrides_are_refused_and_ordinary_text_is_not() {

@@ -194,7 +194,7 @@ fn stream_uuid(stream_id: &str, prefix: &str) -> Option<Uuid> {
 
 /// The typed body, or the error that stops the projection at this event.
 fn decode<T: serde::de::DeserializeOwned>(e: &RecordedEvent) -> Result<T, ProjectionError> {
-    e.decode().map_err(|err| ProjectionError::Decode {
+    e.decode_storable().map_err(|err| ProjectionError::Decode {
         seq: e.seq,
         event_type: e.event_type.clone(),
         reason: err.to_string(),
