@@ -385,6 +385,32 @@ async fn run_alert(
         .await?)
 }
 
+/// One step on an existing alert, answered with the alert after it: the business time, the
+/// idempotency of `mutation` with `input`, and — for a step the household's file reacts to —
+/// the `(command, reaction)` awaited on the alert's household.
+async fn alert_step<I: serde::Serialize>(
+    ctx: &Context<'_>,
+    mutation: &str,
+    input: &I,
+    (command_id, alert_id, occurred_at): (Uuid, Uuid, Option<DateTime<Utc>>),
+    body: impl Into<AlertCommand>,
+    reaction: Option<(&str, &str)>,
+) -> Result<AlertPayload, ApiError> {
+    let (caller, api) = (caller(ctx)?, api(ctx));
+    let at = business_time(occurred_at)?;
+    let stream = alert_stream(api, alert_id).await?;
+    let meta = CommandMeta::new(command_id, input, mutation);
+    let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
+    let view = read_alert(api, caller, alert_id).await?;
+    let follow = match (reaction, view.household_id) {
+        (Some((command, reaction)), Some(household_id)) => {
+            Some(follow_up(api, household_id, command, reaction, &appended).await?)
+        }
+        _ => None,
+    };
+    Ok(payload(view, &appended, None, follow))
+}
+
 /// Waits (bounded) for the alert reactor's `reaction` to the event `appended` recorded.
 async fn follow_up(
     api: &ApiContext,
@@ -584,19 +610,14 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: FirstRoundFeedbackInput,
     ) -> async_graphql::Result<AlertPayload> {
-        let (caller, api) = (caller(ctx)?, api(ctx));
         let body = RecordFirstRoundFeedback {
             findings: input.findings.clone(),
             risk_confirmed: input.risk_confirmed,
             visit_id: input.visit_id,
             attachments: attachments("attachments", &input.attachments)?,
         };
-        let at = business_time(input.occurred_at)?;
-        let stream = alert_stream(api, input.alert_id).await?;
-        let meta = CommandMeta::new(input.command_id, &input, "recordFirstRoundFeedback");
-        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
-        let view = read_alert(api, caller, input.alert_id).await?;
-        Ok(payload(view, &appended, None, None))
+        let ids = (input.command_id, input.alert_id, input.occurred_at);
+        Ok(alert_step(ctx, "recordFirstRoundFeedback", &input, ids, body, None).await?)
     }
 
     /// 二轮研判 — the township's study and measure (一户一档一研究一措施): start identification,
@@ -674,22 +695,12 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: AlertNoteInput,
     ) -> async_graphql::Result<AlertPayload> {
-        let (caller, api) = (caller(ctx)?, api(ctx));
-        let at = business_time(input.occurred_at)?;
-        let stream = alert_stream(api, input.alert_id).await?;
-        let meta = CommandMeta::new(input.command_id, &input, "closeAlert");
         let body = CloseAlert {
             note: input.note.clone(),
         };
-        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
-        let view = read_alert(api, caller, input.alert_id).await?;
-        let follow = match view.household_id {
-            Some(household_id) => {
-                Some(follow_up(api, household_id, "closeLinkedAlert", CLOSE, &appended).await?)
-            }
-            None => None,
-        };
-        Ok(payload(view, &appended, None, follow))
+        let ids = (input.command_id, input.alert_id, input.occurred_at);
+        let reaction = Some(("closeLinkedAlert", CLOSE));
+        Ok(alert_step(ctx, "closeAlert", &input, ids, body, reaction).await?)
     }
 
     /// 督办 — escalate an alert whose owed round is past its deadline (once per round).
@@ -698,16 +709,11 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: AlertNoteInput,
     ) -> async_graphql::Result<AlertPayload> {
-        let (caller, api) = (caller(ctx)?, api(ctx));
-        let at = business_time(input.occurred_at)?;
-        let stream = alert_stream(api, input.alert_id).await?;
-        let meta = CommandMeta::new(input.command_id, &input, "escalateAlert");
         let body = EscalateAlert {
             note: input.note.clone(),
         };
-        let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
-        let view = read_alert(api, caller, input.alert_id).await?;
-        Ok(payload(view, &appended, None, None))
+        let ids = (input.command_id, input.alert_id, input.occurred_at);
+        Ok(alert_step(ctx, "escalateAlert", &input, ids, body, None).await?)
     }
 }
 
