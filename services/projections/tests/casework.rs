@@ -9,23 +9,20 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use dixian_domain::alert::*;
 use dixian_domain::alert::{Alert, AlertCommand, AlertSource, AlertState, Department, Severity};
-use dixian_domain::calendar::{YearMonth, china_date};
+use dixian_domain::calendar::YearMonth;
 use dixian_domain::decider::Decider;
 use dixian_domain::household::*;
 use dixian_domain::household::{
-    Household, HouseholdCommand, HouseholdState, IncomeComponents, Insurance, LivingConditions,
-    MemberProfile, VisitChecklist,
+    Household, HouseholdCommand, HouseholdState, IncomeComponents, LivingConditions, VisitChecklist,
 };
-use dixian_domain::policy::{Policy, PolicyBook, shandong_defaults};
 use dixian_domain::vocab::{
-    Category, Employment, FocusGroup, Health, LabourCapacity, MeasureType, MemberChangeReason,
-    Relation, ReviewResult, RiskType, SafetyNet, Schooling, Sex, StudyDecision, TownshipDecision,
-    VisitKind,
+    Category, FocusGroup, LabourCapacity, MeasureType, MemberChangeReason, Relation, ReviewResult,
+    RiskType, StudyDecision, TownshipDecision, VisitKind,
 };
-use dixian_domain::{Actor, AttachmentHash, Command, Fact, RegionCode, Role, Sealed};
+use dixian_domain::{Command, Fact};
 use dixian_projections::casework::Casework;
 use dixian_projections::rebuild::{rebuild, replay_into};
 use dixian_projections::{Runner, table_digest};
@@ -43,86 +40,11 @@ pub const LEDGER: &str = "370305";
 pub const TOWNSHIP: &str = "370305101";
 pub const VILLAGE: &str = "370305101201";
 
-pub fn code(s: &str) -> RegionCode {
-    RegionCode::parse(s).unwrap()
-}
-
-pub fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
-}
-
-/// A user of each role; the front line sits in the village, officers above it.
-pub fn actor(role: Role) -> Actor {
-    let (user, jurisdiction) = match role {
-        Role::GridWorker => (101, VILLAGE),
-        Role::VillageSecretary => (102, VILLAGE),
-        Role::Cadre => (103, VILLAGE),
-        Role::TownshipOfficer => (104, TOWNSHIP),
-        Role::CountyOfficer => (105, LEDGER),
-        Role::Auditor => (106, LEDGER),
-        Role::SpotChecker => (107, LEDGER),
-    };
-    Actor::new(id(user), role, code(jurisdiction))
-}
-
-pub fn grid_worker() -> Actor {
-    actor(Role::GridWorker)
-}
-pub fn secretary() -> Actor {
-    actor(Role::VillageSecretary)
-}
-pub fn township() -> Actor {
-    actor(Role::TownshipOfficer)
-}
-pub fn county() -> Actor {
-    actor(Role::CountyOfficer)
-}
-
-/// Day `n` of the story, at 10:00 in China. Day 0 is Wednesday 10 January 2024.
-pub fn day(n: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 10, 2, 0, 0).unwrap() + TimeDelta::days(n)
-}
-
-pub fn date_of(n: i64) -> NaiveDate {
-    china_date(day(n))
-}
-
-/// Shandong's defaults: 15-day identification, 5-day notice, alert rounds 3 / 7 days, 30-day
-/// green channel, 6 + 6 months, ¥7,000 line.
-pub fn policy() -> PolicyBook {
-    Policy::replay(&shandong_defaults(&county(), day(-400)))
-}
-
-pub fn hash(n: u8) -> AttachmentHash {
-    AttachmentHash::parse(&format!("{n:02x}").repeat(32)).unwrap()
-}
-
-pub fn member(n: u128, relation: Relation, labour: LabourCapacity) -> MemberProfile {
-    MemberProfile {
-        member_id: id(n),
-        name: format!("成员{n}"),
-        id_number: Sealed {
-            masked: format!("370305********{:04}", n % 10_000),
-            lookup_hash: format!("hash-{n}"),
-            ciphertext: format!("cipher-{n}"),
-        },
-        birth_date: NaiveDate::from_ymd_opt(1975, 3, 1).unwrap(),
-        sex: Sex::Male,
-        relation,
-        health: Health::Healthy,
-        disability_level: None,
-        labour,
-        schooling: Schooling::None,
-        employment: Employment::Farming,
-        safety_net: SafetyNet::None,
-        insurance: Insurance {
-            medical: true,
-            pension: true,
-        },
-        phone: None,
-        resident: true,
-    }
-}
+// Actors, the calendar, policy and members are the shared test kit's.
+pub use dixian_testkit::household::{hash, member};
+pub use dixian_testkit::{
+    actor, code, county, date_of, day, grid_worker, id, policy, secretary, township,
+};
 
 // ── household commands ────────────────────────────────────────────────────────────────────
 
