@@ -75,23 +75,18 @@ impl Reactor for AlertReactions {
                     at,
                     ..
                 } => {
-                    let alert = exec
-                        .load::<Alert>(&StreamId::Alert(alert_id), StreamRead::default())
-                        .await?
-                        .state;
-                    let Some(raised) = alert.raised.filter(|r| r.household_id.is_some()) else {
+                    let Some((household_id, raised_at)) = matched(exec, alert_id).await? else {
                         return Ok(());
                     };
                     let apply = ApplyForMonitoring {
                         // The application's id, like the command's, derives from the study.
                         application_id: reaction_meta(e, APPLY).command_id,
                         signed_authorisation: application.signed_authorisation,
-                        clue_found_on: Some(china_date(raised.raised_at)),
+                        clue_found_on: Some(china_date(raised_at)),
                         source_alert: Some(alert_id),
                         statement: application.statement,
                         attachments: application.attachments,
                     };
-                    let household_id = raised.household_id.unwrap_or_default();
                     on_household(exec, e, APPLY, household_id, by, at, apply.into()).await
                 }
                 AlertEvent::AlertClosed {
@@ -100,11 +95,7 @@ impl Reactor for AlertReactions {
                     at,
                     ..
                 } => {
-                    let alert = exec
-                        .load::<Alert>(&StreamId::Alert(alert_id), StreamRead::default())
-                        .await?
-                        .state;
-                    let Some(household_id) = alert.raised.and_then(|r| r.household_id) else {
+                    let Some((household_id, _)) = matched(exec, alert_id).await? else {
                         return Ok(());
                     };
                     let close = CloseLinkedAlert {
@@ -117,6 +108,21 @@ impl Reactor for AlertReactions {
             }
         })
     }
+}
+
+/// The household an alert names and when it was raised (`None`: it names none). What the
+/// raise said never changes, so the alert's current fold answers for any of its events.
+async fn matched(
+    exec: &Executor,
+    alert_id: Uuid,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, CommandError> {
+    let alert = exec
+        .load::<Alert>(&StreamId::Alert(alert_id), StreamRead::default())
+        .await?
+        .state;
+    Ok(alert
+        .raised
+        .and_then(|r| r.household_id.map(|h| (h, r.raised_at))))
 }
 
 /// Issues one household command as the reaction `reaction` to `e`. A raise names only a
