@@ -1,6 +1,7 @@
-//! Reactions that do not go through, for the county bureau: a reaction the domain refused is
-//! parked (and retried when its stream moves), a reactor that cannot get past an event is
-//! blocked. Either way nothing is lost, but a person should look — this list is where.
+//! What has stopped, for the county bureau: a reaction the domain refused is parked (and retried
+//! when its stream moves), a reactor that cannot get past an event is blocked, and so is a
+//! projection that cannot apply one (its lists stop moving in that ledger). Nothing is lost, but
+//! a person should look — these lists are where.
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -50,6 +51,21 @@ impl From<dixian_commands::reactor::Stuck> for StuckReaction {
     }
 }
 
+/// A read model stopped at an event it cannot apply: the lists it feeds no longer move in that
+/// ledger until the cause is fixed (it retries with backoff, one event at a time).
+#[derive(SimpleObject)]
+pub struct StuckProjection {
+    pub projection: String,
+    pub ledger: String,
+    /// The position of the event it stops at.
+    pub seq: i64,
+    pub event_type: Option<String>,
+    pub stream_id: Option<String>,
+    pub error: String,
+    pub attempts: i32,
+    pub since: DateTime<Utc>,
+}
+
 #[derive(Default)]
 pub struct ReactionQuery;
 
@@ -62,17 +78,7 @@ impl ReactionQuery {
         ctx: &Context<'_>,
         region_code: Option<String>,
     ) -> async_graphql::Result<Vec<StuckReaction>> {
-        let caller = caller(ctx)?;
-        if !matches!(caller.role, Role::CountyOfficer | Role::Auditor) {
-            return Err(ApiError::Forbidden("county officers and auditors only".into()).into());
-        }
-        let code = match region_code {
-            Some(c) => region("regionCode", &c)?.as_str().to_owned(),
-            None => caller.jurisdiction.as_str().to_owned(),
-        };
-        if !caller.covers(&code) {
-            return Err(ApiError::Forbidden("outside your jurisdiction".into()).into());
-        }
+        let code = bureau_region(ctx, region_code)?;
         let stuck = api(ctx)
             .reactors
             .stuck(&code)
@@ -80,4 +86,50 @@ impl ReactionQuery {
             .map_err(ApiError::from)?;
         Ok(stuck.into_iter().map(StuckReaction::from).collect())
     }
+
+    /// Projections stopped at an event in the ledgers of a region (default: the caller's
+    /// jurisdiction). County officers and auditors.
+    async fn stuck_projections(
+        &self,
+        ctx: &Context<'_>,
+        region_code: Option<String>,
+    ) -> async_graphql::Result<Vec<StuckProjection>> {
+        let code = bureau_region(ctx, region_code)?;
+        let blocked = api(ctx)
+            .runner
+            .blocked(&code)
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(blocked
+            .into_iter()
+            .map(|b| StuckProjection {
+                projection: b.projection,
+                ledger: b.ledger,
+                seq: b.seq,
+                event_type: b.event_type,
+                stream_id: b.stream_id,
+                error: b.error,
+                attempts: b.attempts,
+                since: b.since,
+            })
+            .collect())
+    }
+}
+
+/// The region a county officer or auditor asks about (default: their jurisdiction).
+fn bureau_region(ctx: &Context<'_>, region_code: Option<String>) -> Result<String, ApiError> {
+    let caller = caller(ctx)?;
+    if !matches!(caller.role, Role::CountyOfficer | Role::Auditor) {
+        return Err(ApiError::Forbidden(
+            "county officers and auditors only".into(),
+        ));
+    }
+    let code = match region_code {
+        Some(c) => region("regionCode", &c)?.as_str().to_owned(),
+        None => caller.jurisdiction.as_str().to_owned(),
+    };
+    if !caller.covers(&code) {
+        return Err(ApiError::Forbidden("outside your jurisdiction".into()));
+    }
+    Ok(code)
 }

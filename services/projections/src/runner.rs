@@ -9,9 +9,11 @@
 //! Wake-ups and read-your-writes waits are the shared [`feed`](crate::feed) machinery.
 
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 
-use dixian_store::{Commit, read};
+use dixian_store::{Commit, RecordedEvent, read};
 use sqlx::{PgPool, Row};
 use tokio::sync::watch;
 
@@ -20,6 +22,51 @@ use crate::{Projection, ProjectionError, set_search_path};
 
 /// Events applied per transaction.
 pub const BATCH: i64 = 500;
+
+/// Longest error message kept on a blocked checkpoint.
+const MAX_ERROR_BYTES: usize = 2000;
+
+/// A projection stopped at an event it cannot apply (its lists no longer move in that ledger).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Blocked {
+    pub projection: String,
+    pub ledger: String,
+    /// The event it stops at.
+    pub seq: i64,
+    pub event_type: Option<String>,
+    pub stream_id: Option<String>,
+    pub error: String,
+    pub attempts: i32,
+    pub since: DateTime<Utc>,
+}
+
+/// Whether a step waits out a stopped ledger's backoff (the follower) or tries now (an explicit
+/// catch-up: the CLI, tests, a rebuild's tail).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    Patient,
+    Now,
+}
+
+enum Stepped {
+    /// Another process holds this (projection, ledger).
+    Held,
+    /// Where the checkpoint is now, and whether more may wait.
+    At { checkpoint: i64, more: bool },
+}
+
+/// Whether a failure is caused by the event being applied (it fails the same way every time,
+/// so the runner finds the culprit) rather than by the database being away or busy (connection,
+/// rollback, resources, operator intervention, system: retried as they are).
+fn about_the_event(e: &ProjectionError) -> bool {
+    match e {
+        ProjectionError::Decode { .. } => true,
+        ProjectionError::Database(sqlx::Error::Database(d)) => d
+            .code()
+            .is_some_and(|c| !matches!(c.get(..2), Some("08" | "40" | "53" | "57" | "58"))),
+        ProjectionError::Database(_) => false,
+    }
+}
 
 /// Runs projections until told to stop.
 #[derive(Clone)]
@@ -79,11 +126,12 @@ impl Runner {
         stop: watch::Receiver<bool>,
     ) {
         let step = || async {
-            match self.catch_up_once(projection.as_ref()).await {
-                Ok(true) => feed::Step::Busy,
-                Ok(false) => feed::Step::Idle,
+            match self.pass(projection.as_ref(), Pace::Patient).await {
+                Ok((more, _)) if more => feed::Step::Busy,
+                Ok(_) => feed::Step::Idle,
+                // The ledgers could not even be listed: the database is away.
                 Err(e) => {
-                    tracing::error!(projection = projection.name(), error = %e, "projection step failed; retrying");
+                    tracing::error!(projection = projection.name(), error = %e, "projection cannot reach the log; retrying");
                     feed::Step::Blocked
                 }
             }
@@ -91,28 +139,113 @@ impl Runner {
         feed::follow(projection.name(), step, commits, stop).await
     }
 
-    /// One step for every ledger. Returns whether any ledger had a full batch (more may wait).
+    /// One step for every ledger, now (a stopped ledger is tried again without waiting out its
+    /// backoff). Returns whether more may wait, or the first ledger's failure (after recording
+    /// it; the other ledgers still stepped).
     pub async fn catch_up_once(
         &self,
         projection: &dyn Projection,
     ) -> Result<bool, ProjectionError> {
-        let ledgers = feed::ledgers(&self.pool).await?;
-        let mut full = false;
-        for (ledger, head) in ledgers {
-            let (applied, checkpoint) = self.step(projection, &ledger).await?;
-            full |= applied as i64 == BATCH;
-            metrics::gauge!("dixian_projection_lag_events", "projection" => projection.name(), "ledger" => ledger.clone())
-                .set((head - checkpoint).max(0) as f64);
+        let (more, mut failures) = self.pass(projection, Pace::Now).await?;
+        match failures.drain(..).next() {
+            Some(e) => Err(e),
+            None => Ok(more),
         }
-        Ok(full)
     }
 
-    /// Applies the next batch of one ledger. Returns (events applied, checkpoint after).
-    pub async fn step(
+    /// One step for every ledger: a ledger whose step fails is recorded as blocked (and backs
+    /// off on its own), so one county's bad event never holds up another county's lists.
+    async fn pass(
+        &self,
+        projection: &dyn Projection,
+        pace: Pace,
+    ) -> Result<(bool, Vec<ProjectionError>), ProjectionError> {
+        let ledgers = feed::ledgers(&self.pool).await?;
+        let mut more = false;
+        let mut failures = Vec::new();
+        for (ledger, head) in ledgers {
+            let name = projection.name();
+            let checkpoint = match self.step_at(projection, &ledger, pace).await {
+                Ok(Stepped::Held) => continue, // another process reports this one
+                Ok(Stepped::At {
+                    checkpoint,
+                    more: m,
+                }) => {
+                    more |= m;
+                    metrics::gauge!("dixian_projection_blocked", "projection" => name, "ledger" => ledger.clone()).set(0.0);
+                    checkpoint
+                }
+                Err(e) => {
+                    tracing::error!(projection = name, ledger, error = %e, "projection cannot apply the next event; it stops there until the cause is fixed");
+                    metrics::gauge!("dixian_projection_blocked", "projection" => name, "ledger" => ledger.clone()).set(1.0);
+                    let stored = self.record_blocked(name, &ledger, &e).await;
+                    failures.push(e);
+                    match stored {
+                        Ok(seq) => seq,
+                        Err(_) => continue,
+                    }
+                }
+            };
+            metrics::gauge!("dixian_projection_lag_events", "projection" => name, "ledger" => ledger.clone())
+                .set((head - checkpoint).max(0) as f64);
+        }
+        Ok((more, failures))
+    }
+
+    /// Keeps why a step failed on its checkpoint row; returns the checkpoint it stays at.
+    async fn record_blocked(
+        &self,
+        projection: &str,
+        ledger: &str,
+        error: &ProjectionError,
+    ) -> Result<i64, sqlx::Error> {
+        let mut message = error.to_string();
+        if message.len() > MAX_ERROR_BYTES {
+            let mut cut = MAX_ERROR_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        let message = dixian_store::text::storable(&message);
+        sqlx::query_scalar(
+            "update es.checkpoint set blocked_error = $3,
+                    blocked_since = coalesce(blocked_since, clock_timestamp()),
+                    attempts = attempts + 1, updated_at = clock_timestamp()
+              where projection = $1 and ledger = $2
+          returning seq",
+        )
+        .bind(projection)
+        .bind(ledger)
+        .bind(message.as_ref())
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Every (projection, ledger) stopped at an event, in the ledgers a region-code prefix
+    /// covers (or that cover it), longest stopped first.
+    pub async fn blocked(&self, region: &str) -> Result<Vec<Blocked>, sqlx::Error> {
+        sqlx::query_as(
+            "select c.projection, c.ledger, c.seq + 1 as seq, e.event_type, e.stream_id,
+                    c.blocked_error as error, c.attempts, c.blocked_since as since
+               from es.checkpoint c
+               left join es.event e on e.ledger = c.ledger and e.seq = c.seq + 1
+              where c.blocked_error is not null
+                and (c.ledger like $1 || '%' or $1 like c.ledger || '%')
+              order by c.blocked_since, c.projection, c.ledger",
+        )
+        .bind(region)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Applies the next batch of one ledger (a stopped ledger one event at a time).
+    async fn step_at(
         &self,
         projection: &dyn Projection,
         ledger: &str,
-    ) -> Result<(usize, i64), ProjectionError> {
+        pace: Pace,
+    ) -> Result<Stepped, ProjectionError> {
         sqlx::query(
             "insert into es.checkpoint (projection, ledger, seq) values ($1, $2, 0) on conflict do nothing",
         )
@@ -121,18 +254,32 @@ impl Runner {
         .execute(&self.pool)
         .await?;
         let mut tx = self.pool.begin().await?;
+        // A blocked ledger is tried again after a backoff (100 ms doubling to 30 s), one event
+        // at a time, so the event it stops at is named exactly.
         let row = sqlx::query(
-            "select seq from es.checkpoint where projection = $1 and ledger = $2 for update skip locked",
+            "select seq, attempts,
+                    attempts > 0 and clock_timestamp() < updated_at
+                      + least(interval '100 milliseconds' * power(2, least(attempts, 10)),
+                              interval '30 seconds') as backing_off
+               from es.checkpoint where projection = $1 and ledger = $2 for update skip locked",
         )
         .bind(projection.name())
         .bind(ledger)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Ok((0, 0)); // another process (or a rebuild) holds it
+            return Ok(Stepped::Held); // another process (or a rebuild) holds it
         };
         let checkpoint: i64 = row.get("seq");
-        let events = read::read_ledger(&mut tx, ledger, checkpoint, BATCH)
+        let attempts: i32 = row.get("attempts");
+        if pace == Pace::Patient && row.get::<bool, _>("backing_off") {
+            return Ok(Stepped::At {
+                checkpoint,
+                more: false,
+            });
+        }
+        let limit = if attempts > 0 { 1 } else { BATCH };
+        let events = read::read_ledger(&mut tx, ledger, checkpoint, limit)
             .await
             .map_err(|e| match e {
                 dixian_store::StoreError::Database(d) => ProjectionError::Database(d),
@@ -140,7 +287,10 @@ impl Runner {
             })?;
         let Some(last) = events.last().map(|e| e.seq) else {
             self.publish(projection.name(), ledger, checkpoint);
-            return Ok((0, checkpoint));
+            return Ok(Stepped::At {
+                checkpoint,
+                more: false,
+            });
         };
         set_search_path(&mut tx, projection.name()).await?;
         for (expect, e) in (checkpoint + 1..).zip(&events) {
@@ -153,9 +303,18 @@ impl Runner {
                 e.seq
             );
         }
-        projection.apply_batch(&mut tx, &events).await?;
+        if let Err(e) = projection.apply_batch(&mut tx, &events).await {
+            drop(tx);
+            if events.len() > 1 && about_the_event(&e) {
+                return self
+                    .narrow(projection, ledger, checkpoint, &events, e)
+                    .await;
+            }
+            return Err(e);
+        }
         sqlx::query(
-            "update es.checkpoint set seq = $3, updated_at = clock_timestamp()
+            "update es.checkpoint set seq = $3, updated_at = clock_timestamp(),
+                    blocked_error = null, blocked_since = null, attempts = 0
               where projection = $1 and ledger = $2",
         )
         .bind(projection.name())
@@ -167,7 +326,85 @@ impl Runner {
         metrics::counter!("dixian_projected_events_total", "projection" => projection.name())
             .increment(events.len() as u64);
         self.publish(projection.name(), ledger, last);
-        Ok((events.len(), last))
+        Ok(Stepped::At {
+            checkpoint: last,
+            more: events.len() as i64 == limit,
+        })
+    }
+
+    /// A batch failed because of one of its events: applies them one at a time (a savepoint
+    /// each), keeps the ones before the culprit and returns the culprit's error, so the ledger
+    /// stops exactly at the event that cannot be applied and everything before it is current.
+    async fn narrow(
+        &self,
+        projection: &dyn Projection,
+        ledger: &str,
+        checkpoint: i64,
+        events: &[RecordedEvent],
+        first: ProjectionError,
+    ) -> Result<Stepped, ProjectionError> {
+        let mut tx = self.pool.begin().await?;
+        let locked: Option<i64> = sqlx::query_scalar(
+            "select seq from es.checkpoint where projection = $1 and ledger = $2 for update skip locked",
+        )
+        .bind(projection.name())
+        .bind(ledger)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if locked != Some(checkpoint) {
+            return Err(first); // someone else moved it meanwhile; the next step sees where
+        }
+        set_search_path(&mut tx, projection.name()).await?;
+        let mut good = checkpoint;
+        let mut failure = None;
+        for e in events {
+            sqlx::query("savepoint one_event").execute(&mut *tx).await?;
+            match projection
+                .apply_batch(&mut tx, std::slice::from_ref(e))
+                .await
+            {
+                Ok(()) => {
+                    sqlx::query("release savepoint one_event")
+                        .execute(&mut *tx)
+                        .await?;
+                    good = e.seq;
+                }
+                Err(err) => {
+                    sqlx::query("rollback to savepoint one_event")
+                        .execute(&mut *tx)
+                        .await?;
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        if good > checkpoint {
+            sqlx::query(
+                "update es.checkpoint set seq = $3, updated_at = clock_timestamp()
+                  where projection = $1 and ledger = $2",
+            )
+            .bind(projection.name())
+            .bind(ledger)
+            .bind(good)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        metrics::counter!("dixian_projected_events_total", "projection" => projection.name())
+            .increment((good - checkpoint) as u64);
+        self.publish(projection.name(), ledger, good);
+        match failure {
+            Some(err) => Err(err),
+            None => {
+                // Each event applies alone but not as a batch: `apply_batch` disagrees with
+                // `apply`, a defect of the projection. The events are applied; say so loudly.
+                tracing::error!(projection = projection.name(), ledger, error = %first, "a batch failed whose events apply one by one; apply_batch and apply disagree");
+                Ok(Stepped::At {
+                    checkpoint: good,
+                    more: true,
+                })
+            }
+        }
     }
 
     fn publish(&self, projection: &str, ledger: &str, seq: i64) {

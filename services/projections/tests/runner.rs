@@ -69,10 +69,12 @@ async fn digests(conn: &mut PgConnection, schema: &str) -> Vec<(i64, String)> {
     out
 }
 
-/// Kills its own database session in the middle of a batch: a projector crash.
+/// Has its database session killed in the middle of a batch (by a superuser session: the
+/// projector's own role may not do it): a projector crash.
 struct CrashOnce {
     armed: AtomicBool,
     at_seq: i64,
+    killer: sqlx::PgPool,
 }
 
 impl Projection for CrashOnce {
@@ -93,9 +95,14 @@ impl Projection for CrashOnce {
                 && e.seq == self.at_seq
                 && self.armed.swap(false, Ordering::SeqCst)
             {
-                sqlx::query("select pg_terminate_backend(pg_backend_pid())")
-                    .execute(&mut *conn)
+                let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+                    .fetch_one(&mut *conn)
                     .await?;
+                sqlx::query("select pg_terminate_backend($1)")
+                    .bind(pid)
+                    .execute(&self.killer)
+                    .await?;
+                sqlx::query("select 1").execute(&mut *conn).await?;
             }
             Ok(())
         })
@@ -107,11 +114,17 @@ async fn after_a_crash_mid_batch_the_read_model_equals_a_clean_rebuild(
     _o: PgPoolOptions,
     options: PgConnectOptions,
 ) {
+    let killer = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .unwrap();
     let store = store(options).await;
     append_some(&store, 60).await;
     let crashing = Arc::new(CrashOnce {
         armed: AtomicBool::new(true),
         at_seq: 20,
+        killer,
     });
     let runner = Runner::new(store.pool().clone(), vec![crashing.clone()]);
     runner.prepare().await.unwrap();
@@ -230,4 +243,122 @@ async fn waiting_for_a_position_the_projection_never_reaches_times_out(
         .unwrap();
     assert!(!reached);
     assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+/// Refuses one event of ledger 370305 (as a projection refuses a body it cannot apply) until
+/// it is "fixed".
+struct RefusesOne {
+    at_seq: i64,
+    fixed: AtomicBool,
+}
+
+impl Projection for RefusesOne {
+    fn name(&self) -> &'static str {
+        "stream_index"
+    }
+    fn tables(&self) -> &'static [&'static str] {
+        StreamIndex.tables()
+    }
+    fn apply<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        e: &'a RecordedEvent,
+    ) -> BoxFuture<'a, Result<(), ProjectionError>> {
+        Box::pin(async move {
+            if e.ledger == "370305" && e.seq == self.at_seq && !self.fixed.load(Ordering::SeqCst) {
+                // A failure caused by the event itself: the same every time it is applied.
+                sqlx::query("select 1 / 0").execute(&mut *conn).await?;
+            }
+            StreamIndex.apply(&mut *conn, e).await
+        })
+    }
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn an_event_that_cannot_be_applied_stops_its_ledger_there_visibly_until_fixed(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let store = store(options).await;
+    append_some(&store, 60).await;
+    let refusing = Arc::new(RefusesOne {
+        at_seq: 20,
+        fixed: AtomicBool::new(false),
+    });
+    let runner = Runner::new(store.pool().clone(), vec![refusing.clone()]);
+    runner.prepare().await.unwrap();
+    let err = runner.catch_up().await.unwrap_err();
+    assert!(err.to_string().contains("division by zero"), "{err}");
+
+    // It stops exactly at the culprit: everything before it is applied, nothing after.
+    let checkpoint = |ledger: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select seq from es.checkpoint where projection = 'stream_index' and ledger = $1",
+            )
+            .bind(ledger)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(checkpoint("370305").await, 19);
+    let head_303: i64 =
+        sqlx::query_scalar("select last_seq from es.ledger where ledger = '370303'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        checkpoint("370303").await,
+        head_303,
+        "another county's lists keep moving"
+    );
+
+    // Listed with the event, its type, the error and the tries, for the region and above it.
+    let blocked = runner.blocked("370305").await.unwrap();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    let b = &blocked[0];
+    assert_eq!(
+        (b.projection.as_str(), b.ledger.as_str(), b.seq),
+        ("stream_index", "370305", 20)
+    );
+    assert!(b.event_type.is_some() && b.stream_id.is_some());
+    assert!(b.error.contains("division by zero"), "{}", b.error);
+    assert!(b.attempts >= 1);
+    assert_eq!(
+        runner.blocked("37").await.unwrap().len(),
+        1,
+        "a city sees it"
+    );
+    assert!(
+        runner.blocked("370303").await.unwrap().is_empty(),
+        "a neighbour does not"
+    );
+
+    // Trying again stops at the same place and counts the try.
+    assert!(runner.catch_up().await.is_err());
+    let again = runner.blocked("370305").await.unwrap();
+    assert_eq!(again[0].seq, 20);
+    assert!(again[0].attempts > b.attempts);
+    assert_eq!(again[0].since, b.since, "stopped since the first failure");
+
+    // Fixed: the next step goes through, the stop is cleared, and the tables equal a replay.
+    refusing.fixed.store(true, Ordering::SeqCst);
+    runner.catch_up().await.unwrap();
+    assert!(runner.blocked("").await.unwrap().is_empty());
+    let head_305: i64 =
+        sqlx::query_scalar("select last_seq from es.ledger where ledger = '370305'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(checkpoint("370305").await, head_305);
+    replay_into(store.pool(), &StreamIndex, "scratch_rebuild")
+        .await
+        .unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    assert_eq!(
+        digests(&mut conn, "stream_index").await,
+        digests(&mut conn, "scratch_rebuild").await
+    );
 }

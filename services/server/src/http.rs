@@ -58,11 +58,68 @@ async fn graphiql() -> impl IntoResponse {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
+/// Ready when the schema is migrated and nothing is stopped; `503 degraded: …` names every
+/// projection and reactor stopped at an event (their lists or reactions no longer move there),
+/// so a stop is seen by whatever watches readiness, not only by whoever reads the logs.
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     match dixian_store::db::migrations_applied(&s.services.pool).await {
-        Ok(true) => (StatusCode::OK, "ready"),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations not applied"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+        Ok(true) => {}
+        Ok(false) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "migrations not applied".into(),
+            );
+        }
+        Err(_) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable".into(),
+            );
+        }
+    }
+    let (Ok(projections), Ok(reactions)) = (
+        s.services.runner.blocked("").await,
+        s.services.reactors.stuck("").await,
+    ) else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable".into(),
+        );
+    };
+    let mut reasons: Vec<String> = projections
+        .iter()
+        .map(|b| {
+            format!(
+                "projection {} stopped in ledger {} at event {}{}: {}",
+                b.projection,
+                b.ledger,
+                b.seq,
+                b.event_type
+                    .as_deref()
+                    .map(|t| format!(" ({t})"))
+                    .unwrap_or_default(),
+                b.error
+            )
+        })
+        .collect();
+    reasons.extend(
+        reactions
+            .iter()
+            .filter(|r| r.error_code == "BLOCKED")
+            .map(|r| {
+                format!(
+                    "reactor {} stopped in ledger {} at event {}: {}",
+                    r.reactor, r.ledger, r.seq, r.error_message
+                )
+            }),
+    );
+    if reasons.is_empty() {
+        (StatusCode::OK, "ready".to_owned())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("degraded: {}", reasons.join("; ")),
+        )
     }
 }
 

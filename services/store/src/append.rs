@@ -56,6 +56,29 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
             reason: "a stream type is required".into(),
         });
     }
+    // Names are stored in text columns and copied into every read model: a character that
+    // PostgreSQL's text refuses (U+0000) or that hides what a name says must never get in.
+    let actor = &req.actor;
+    for (field, name) in [
+        ("streamId", req.stream_id.as_str()),
+        ("streamType", req.stream_type.as_str()),
+        ("actor.user", actor.user.as_str()),
+        ("actor.role", actor.role.as_str()),
+        ("actor.jurisdiction", actor.jurisdiction.as_str()),
+    ]
+    .into_iter()
+    .chain(
+        req.events
+            .iter()
+            .map(|e| ("eventType", e.event_type.as_str())),
+    ) {
+        if let Some(c) = crate::text::forbidden_char(name) {
+            return Err(AppendError::Invalid {
+                field,
+                reason: format!("U+{:04X} may not appear in a name", u32::from(c)),
+            });
+        }
+    }
     let mut ids = HashSet::new();
     for (index, e) in req.events.iter().enumerate() {
         let size = e.data.len() + e.metadata.len();

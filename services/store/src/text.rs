@@ -56,12 +56,24 @@ pub fn find_forbidden(value: &serde_json::Value) -> Option<(String, char)> {
     walk(value, &mut String::new())
 }
 
+/// `s` as PostgreSQL text can hold it: U+0000 becomes U+FFFD (borrowed when there is none).
+pub fn storable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// Makes a JSON value storable in PostgreSQL text and `jsonb`: U+0000, which they refuse,
 /// becomes U+FFFD in every string and key. For read models over events stored before the log
 /// refused such text (an event already in a log must never stop a projection).
 pub fn make_storable(value: &mut serde_json::Value) {
     fn clean(s: &str) -> Option<String> {
-        s.contains('\0').then(|| s.replace('\0', "\u{fffd}"))
+        match storable(s) {
+            std::borrow::Cow::Owned(c) => Some(c),
+            std::borrow::Cow::Borrowed(_) => None,
+        }
     }
     match value {
         serde_json::Value::String(s) => {

@@ -16,6 +16,9 @@ pub(super) async fn apply(
     e: &RecordedEvent,
     alert_id: Uuid,
 ) -> Result<(), ProjectionError> {
+    if super::passed_over(e, AlertEvent::TYPES) {
+        return Ok(());
+    }
     let event: AlertEvent = decode(e)?;
     let state: Option<Json<AlertState>> =
         sqlx::query_scalar("select state from alert_state where alert_id = $1")

@@ -16,6 +16,9 @@ pub(super) async fn apply(
     e: &RecordedEvent,
     household_id: Uuid,
 ) -> Result<(), ProjectionError> {
+    if super::passed_over(e, HouseholdEvent::TYPES) {
+        return Ok(());
+    }
     let event: HouseholdEvent = decode(e)?;
     let state: Option<Json<HouseholdState>> =
         sqlx::query_scalar("select state from household_state where household_id = $1")

@@ -17,9 +17,12 @@
 //! which compare the stored due dates with the time of the question.
 //!
 //! Only domain streams are case files: a stream whose id is not `household-<uuid>` or
-//! `alert-<uuid>` (fixtures, other aggregates) is passed over. An event of a domain stream that
-//! does not decode stops the projection with [`ProjectionError::Decode`]: skipping it would
-//! leave the lists silently wrong, while a stop is visible and a rebuild after the fix is exact.
+//! `alert-<uuid>` (fixtures, other aggregates) is passed over, and so is an event type the
+//! domain does not know (a newer release's). An event of a known type that does not decode
+//! stops the projection with [`ProjectionError::Decode`]: skipping it would leave the lists
+//! silently wrong, while a stop is visible (`stuckProjections`, `/readyz`, the metric
+//! `dixian_projection_blocked`) and a rebuild after the fix is exact. Text the log holds from
+//! before it refused U+0000 is made storable on decode.
 
 mod alert;
 mod household;
@@ -190,6 +193,25 @@ fn stream_uuid(stream_id: &str, prefix: &str) -> Option<Uuid> {
     stream_id
         .strip_prefix(prefix)
         .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Whether this projection passes over an event: a type the domain does not know (written by a
+/// newer release, or by a tool) cannot change a list this release draws. Counted and logged,
+/// never fatal: a rolling upgrade or a foreign event must not stop a county's lists. A known
+/// type that does not decode is another matter (see [`decode`]).
+fn passed_over(e: &RecordedEvent, known: &[&str]) -> bool {
+    if known.contains(&e.event_type.as_str()) {
+        return false;
+    }
+    metrics::counter!("dixian_projection_passed_over_total", "projection" => "casework", "event_type" => e.event_type.clone())
+        .increment(1);
+    tracing::warn!(
+        ledger = e.ledger,
+        seq = e.seq,
+        event_type = e.event_type,
+        "casework passes over an event type it does not know"
+    );
+    true
 }
 
 /// The typed body, or the error that stops the projection at this event.

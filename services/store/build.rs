@@ -1,0 +1,4 @@
+// `sqlx::migrate!` embeds the migrations directory; a new file there must rebuild this crate.
+fn main() {
+    println!("cargo:rerun-if-changed=../../migrations");
+}
