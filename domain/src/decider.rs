@@ -15,6 +15,17 @@ pub trait Decider {
 
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
 
+    /// Keys a stream in `state` holds alone in its ledger (see `dixian_store::Claim`): an
+    /// append that would make a second stream hold one is refused and names the first. The
+    /// default holds none.
+    fn unique_keys(_state: &Self::State) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether [`unique_keys`](Self::unique_keys) can hold anything: saves the fold of decided
+    /// events for aggregates that never hold a key.
+    const HOLDS_KEYS: bool = false;
+
     /// The state after a stream's events, from the empty state.
     fn replay<'a, I>(events: I) -> Self::State
     where

@@ -14,6 +14,7 @@ async fn some_events(app: &TestApp) {
         app.services
             .store
             .append(AppendRequest {
+                claims: Vec::new(),
                 ledger: ledger.clone(),
                 stream_id: format!("household-{i}"),
                 stream_type: "household".into(),

@@ -21,6 +21,21 @@ impl Decider for Alert {
     type State = AlertState;
     type Error = AlertError;
 
+    const HOLDS_KEYS: bool = true;
+
+    /// An open alert about a household holds its deduplication key, so a second alert about
+    /// the same household and trigger cannot open while it is open.
+    fn unique_keys(state: &AlertState) -> Vec<String> {
+        state
+            .summary()
+            .and_then(|open| {
+                let household = open.household_id?;
+                Some(super::dedup::open_alert_key(household, &open.trigger_code))
+            })
+            .into_iter()
+            .collect()
+    }
+
     fn decide(
         cmd: &Command<AlertCommand>,
         state: &AlertState,

@@ -43,6 +43,13 @@ pub fn dedup(open_alerts: &[OpenAlertSummary], new: &Command<AlertCommand>) -> D
         .map_or(Dedup::New, |a| Dedup::LinkTo(a.alert_id))
 }
 
+/// The key the open alert about `household` for `trigger_code` holds in its ledger (see
+/// [`Decider::unique_keys`](crate::decider::Decider::unique_keys)): what [`dedup`] compares,
+/// as one string.
+pub fn open_alert_key(household: Uuid, trigger_code: &str) -> String {
+    format!("alert-open/{household}/{}", normalise(trigger_code))
+}
+
 fn normalise(code: &str) -> String {
     code.trim().to_uppercase()
 }

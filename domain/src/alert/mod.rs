@@ -17,7 +17,7 @@ mod steps;
 
 pub use command::AlertCommand;
 pub use decide::{Alert, allowed_roles};
-pub use dedup::{Dedup, OpenAlertSummary, dedup};
+pub use dedup::{Dedup, OpenAlertSummary, dedup, open_alert_key};
 pub use error::AlertError;
 pub use event::AlertEvent;
 pub use state::{

@@ -86,6 +86,17 @@ impl Step<AlertState> for RaiseAlert {
             return Err(FieldError::new("village", InputRule::NotAVillage).into());
         }
         FieldError::require_text("trigger_code", &self.trigger_code)?;
+        // A code, not a description (that is `trigger_text`); bounded because it is the
+        // deduplication key the log indexes.
+        if self.trigger_code.trim().chars().count() > MAX_TRIGGER_CODE_CHARS {
+            return Err(FieldError::new(
+                "trigger_code",
+                InputRule::Invalid {
+                    reason: "a trigger code has at most 64 characters",
+                },
+            )
+            .into());
+        }
         check_department(self.source, self.department)?;
         let rules = ctx.rules();
         Ok(AlertEvent::AlertRaised {
@@ -104,6 +115,9 @@ impl Step<AlertState> for RaiseAlert {
         })
     }
 }
+
+/// Longest trigger code.
+pub const MAX_TRIGGER_CODE_CHARS: usize = 64;
 
 /// The same warning arrived again while this alert is open.
 #[derive(Debug, Clone, PartialEq)]

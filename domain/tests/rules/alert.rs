@@ -564,3 +564,43 @@ proptest! {
         prop_assert_eq!(Alert::replay(&read), state);
     }
 }
+
+#[test]
+fn an_open_alert_about_a_household_holds_its_deduplication_key_until_it_is_closed() {
+    let key = open_alert_key(id(9000), " medical_out_of_pocket ");
+    assert_eq!(
+        key,
+        format!("alert-open/{}/MEDICAL_OUT_OF_POCKET", id(9000)),
+        "the key is the household and the trigger as dedup compares them"
+    );
+    assert_eq!(Alert::unique_keys(&Alert::replay(&raised())), vec![key]);
+    let closed = history(&[
+        first_round(hour(5)),
+        study(StudyDecision::AlreadyMonitoredAdjustMeasures, hour(30)),
+        close(hour(31)),
+    ]);
+    assert!(Alert::unique_keys(&Alert::replay(&closed)).is_empty());
+    let unmatched = Alert::decide(&raise(2, None, "X"), &AlertState::default()).unwrap();
+    assert!(
+        Alert::unique_keys(&Alert::replay(&unmatched)).is_empty(),
+        "an alert without a household is never merged, so holds nothing"
+    );
+}
+
+#[test]
+fn a_trigger_code_is_a_code_of_at_most_64_characters() {
+    given(&[])
+        .when(raise(1, Some(9000), &"X".repeat(65)))
+        .then(Err(FieldError::new(
+            "trigger_code",
+            dixian_domain::error::InputRule::Invalid {
+                reason: "a trigger code has at most 64 characters",
+            },
+        )
+        .into()));
+    let ok = Alert::decide(
+        &raise(1, Some(9000), &"码".repeat(64)),
+        &AlertState::default(),
+    );
+    assert!(ok.is_ok(), "64 characters, not bytes");
+}

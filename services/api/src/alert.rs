@@ -586,7 +586,7 @@ impl AlertMutation {
         if let Some(household_id) = input.household_id {
             check_named_household(api, caller, household_id, village.as_str()).await?;
         }
-        let raised = raise_alert(&api.exec, &api.runner, &stream, &meta, &raise)
+        let raised = raise_alert(&api.exec, &stream, &meta, &raise)
             .await
             .map_err(ApiError::from)?;
         let follow = match (input.household_id, raised.linked_to) {

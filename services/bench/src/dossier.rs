@@ -553,6 +553,7 @@ async fn fill(site: &Site, events: i64) -> Result<f64> {
                     .collect();
                 store
                     .append(AppendRequest {
+                        claims: Vec::new(),
                         ledger: LedgerId::parse(LEDGER)?,
                         stream_id: stream,
                         stream_type: "bench".into(),

@@ -71,6 +71,7 @@ pub fn request(
         })
         .collect();
     AppendRequest {
+        claims: Vec::new(),
         ledger: LedgerId::parse(LEDGER).expect("a valid ledger id"),
         stream_id: stream_id.to_owned(),
         stream_type: "household".into(),

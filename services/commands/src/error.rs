@@ -114,9 +114,9 @@ impl From<AppendError> for CommandError {
             message: e.to_string(),
         };
         match &e {
-            AppendError::Conflict { .. } | AppendError::EventIdReused { .. } => {
-                Self::Conflict(e.to_string())
-            }
+            AppendError::Conflict { .. }
+            | AppendError::Claimed { .. }
+            | AppendError::EventIdReused { .. } => Self::Conflict(e.to_string()),
             AppendError::CommandReused { .. } => bad("commandId", &e),
             AppendError::Invalid { field, .. } => bad(field, &e),
             AppendError::ForbiddenText { path, .. } => bad(path, &e),

@@ -12,7 +12,7 @@
 
 use dixian_domain::{Actor, Command, Decider, DomainError, Fact, StreamId};
 use dixian_store::{
-    AppendError, AppendRequest, Appended, EventStore, ExpectedVersion, LedgerId, NewEvent,
+    AppendError, AppendRequest, Appended, Claim, EventStore, ExpectedVersion, LedgerId, NewEvent,
     RecordedEvent, StreamRead, read,
 };
 use serde::Serialize;
@@ -162,7 +162,10 @@ impl Executor {
             } else {
                 ExpectedVersion::Exact(loaded.version)
             };
-            let request = append_request(&command.actor, stream, meta, expected, &events)?;
+            let mut request = append_request(&command.actor, stream, meta, expected, &events)?;
+            if D::HOLDS_KEYS {
+                request.claims = claims::<D>(loaded.state, &events);
+            }
             match self.store.append(request).await {
                 Ok(appended) => return Ok(appended),
                 Err(AppendError::Conflict { .. }) if attempt < CONFLICT_RETRIES => continue,
@@ -201,6 +204,19 @@ impl Executor {
     }
 }
 
+/// The keys a stream takes and gives up by appending `events` to `state` (see
+/// `Decider::unique_keys`).
+fn claims<D: Decider>(state: D::State, events: &[D::Event]) -> Vec<Claim> {
+    let before = D::unique_keys(&state);
+    let after = D::unique_keys(&events.iter().fold(state, D::evolve));
+    let taken = after.iter().filter(|k| !before.contains(k)).cloned();
+    let released = before.iter().filter(|k| !after.contains(k)).cloned();
+    taken
+        .map(Claim::Take)
+        .chain(released.map(Claim::Release))
+        .collect()
+}
+
 /// Who acted, as the log's actor columns hold it.
 pub fn store_actor(actor: &Actor) -> dixian_store::Actor {
     dixian_store::Actor {
@@ -234,5 +250,6 @@ pub fn append_request<E: Fact + Serialize>(
         correlation_id: meta.correlation_id,
         causation_id: meta.causation_id,
         events: new_events,
+        claims: Vec::new(),
     })
 }

@@ -2,30 +2,25 @@
 //! same household (same trigger code) is recorded on that alert (`ReportDuplicate`) instead of
 //! opening a new one.
 //!
-//! Raises about one household are serialised (an advisory lock, across server processes).
-//! Under the lock the casework projection is brought up to the ledger's head (bounded wait),
-//! so every raise committed before this one is in the alert queue it reads: two identical
-//! warnings arriving together cannot both become new alerts. If the projection cannot catch up
-//! in time the raise goes ahead on what the queue knows — a duplicate alert costs less than a
-//! refused warning.
+//! Exact without a lock and without waiting for a read model: an open alert about a household
+//! holds its deduplication key in the log's claim index (`Decider::unique_keys`, written in the
+//! append transaction). A raise looks the key up; if an alert holds it the warning goes there,
+//! otherwise the new alert is appended taking the key. Two identical warnings that both found
+//! the key free cannot both take it: the log refuses the second append and names the holder,
+//! and that raise goes round again and lands on the first. Each step uses one pooled connection
+//! and gives it back before the next (the rule of `docs/decisions.md`, "one connection at a
+//! time").
 
-use std::time::Duration;
-
-use dixian_domain::alert::{Alert, AlertCommand, Dedup, dedup};
+use dixian_domain::alert::{Alert, AlertCommand, open_alert_key};
 use dixian_domain::{Command, StreamId};
-use dixian_projections::Runner;
-use dixian_projections::casework::queries;
-use dixian_store::lock::{self, Section};
-use dixian_store::{Appended, read};
+use dixian_store::Appended;
 use uuid::Uuid;
 
 use crate::{CommandError, CommandMeta, Executor, StreamRef};
 
-/// How long a raise waits for another raise about the same household.
-const LOCK_WAIT: Duration = Duration::from_secs(5);
-
-/// How long a raise waits for the alert queue to reach the ledger's head.
-const QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Rounds of "look up the holder, append" before a raise gives up with `CONFLICT`: each round
+/// that fails does so because another raise or close about the same key landed in between.
+const ROUNDS: usize = 8;
 
 /// What a raise did.
 #[derive(Debug, Clone)]
@@ -41,7 +36,6 @@ pub struct Raised {
 /// repeats.
 pub async fn raise_alert(
     exec: &Executor,
-    casework: &Runner,
     stream: &StreamRef,
     meta: &CommandMeta,
     raise: &Command<AlertCommand>,
@@ -68,17 +62,57 @@ pub async fn raise_alert(
     if let Some(answer) = replay(exec, stream, meta).await? {
         return Ok(answer);
     }
-    let guard = lock::exclusive(exec.pool(), Section::AlertRaise, household_id, LOCK_WAIT)
-        .await?
-        .ok_or_else(|| {
-            CommandError::Conflict(
-                "another alert about this household is being raised; retry".into(),
-            )
-        })?;
-    let result = raise_under_lock(exec, casework, stream, meta, raise, household_id).await;
-    // Releasing can only fail with the connection, which rolls back (and unlocks) anyway.
-    let _ = guard.release().await;
-    result
+    let AlertCommand::RaiseAlert(r) = &raise.body else {
+        return Err(CommandError::internal("a raise raises"));
+    };
+    let key = open_alert_key(household_id, &r.trigger_code);
+    for _ in 0..ROUNDS {
+        let holder = exec.store().claim_holder(&stream.ledger, &key).await?;
+        let outcome = match holder.as_deref().and_then(StreamId::parse) {
+            Some(open) => record_duplicate(exec, open, meta, raise).await,
+            None => exec
+                .execute::<Alert, _>(stream, meta, |_| Ok(raise.clone()))
+                .await
+                .map(|appended| Raised {
+                    appended,
+                    alert_id,
+                    linked_to: None,
+                }),
+        };
+        match outcome {
+            // The holder closed, or another raise took the key, since it was looked up.
+            Err(CommandError::Refused(r)) if r.code == "ALERT_CLOSED" => continue,
+            Err(CommandError::Conflict(_)) => continue,
+            other => return other,
+        }
+    }
+    Err(CommandError::Conflict(
+        "alerts about this household keep changing; retry".into(),
+    ))
+}
+
+/// Records the warning on the open alert that holds its key.
+async fn record_duplicate(
+    exec: &Executor,
+    open: StreamId,
+    meta: &CommandMeta,
+    raise: &Command<AlertCommand>,
+) -> Result<Raised, CommandError> {
+    let Some(existing) = open.uuid() else {
+        return Err(CommandError::internal("an alert key is held by an alert"));
+    };
+    let target = exec.existing(open, "alert").await?;
+    let report = raise
+        .duplicate_report()
+        .ok_or_else(|| CommandError::internal("a raise has a duplicate report"))?;
+    let appended = exec
+        .execute::<Alert, _>(&target, meta, |_| Ok(report.clone()))
+        .await?;
+    Ok(Raised {
+        appended,
+        alert_id: existing,
+        linked_to: Some(existing),
+    })
 }
 
 async fn replay(
@@ -108,59 +142,4 @@ async fn replay(
         alert_id: landed,
         linked_to,
     }))
-}
-
-async fn raise_under_lock(
-    exec: &Executor,
-    casework: &Runner,
-    stream: &StreamRef,
-    meta: &CommandMeta,
-    raise: &Command<AlertCommand>,
-    household_id: Uuid,
-) -> Result<Raised, CommandError> {
-    let head = {
-        let mut conn = exec.pool().acquire().await?;
-        read::ledger_head(&mut conn, stream.ledger.as_str())
-            .await?
-            .map_or(0, |h| h.last_seq)
-    };
-    if !casework
-        .wait_for("casework", stream.ledger.as_str(), head, QUEUE_WAIT)
-        .await?
-    {
-        tracing::warn!(ledger = %stream.ledger.as_str(), head, "alert queue behind the ledger; deduplicating on what it has");
-    }
-    let mut open = queries::open_alerts_of(exec.pool(), household_id).await?;
-    // An alert found open may close before the duplicate lands on it: then the next candidate,
-    // until none is left and a new alert is raised.
-    while let Dedup::LinkTo(existing) = dedup(&open, raise) {
-        let target = exec.existing(StreamId::Alert(existing), "alert").await?;
-        let report = raise
-            .duplicate_report()
-            .ok_or_else(|| CommandError::internal("a raise has a duplicate report"))?;
-        match exec
-            .execute::<Alert, _>(&target, meta, |_| Ok(report.clone()))
-            .await
-        {
-            Ok(appended) => {
-                return Ok(Raised {
-                    appended,
-                    alert_id: existing,
-                    linked_to: Some(existing),
-                });
-            }
-            Err(CommandError::Refused(r)) if r.code == "ALERT_CLOSED" => {
-                open.retain(|a| a.alert_id != existing)
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let appended = exec
-        .execute::<Alert, _>(stream, meta, |_| Ok(raise.clone()))
-        .await?;
-    Ok(Raised {
-        appended,
-        alert_id: stream.id.uuid().unwrap_or_default(),
-        linked_to: None,
-    })
 }

@@ -536,6 +536,7 @@ where
         let actor = &cmd.actor;
         let appended = store
             .append(AppendRequest {
+                claims: Vec::new(),
                 ledger: LedgerId::parse(LEDGER).unwrap(),
                 stream_id: self.stream_id(),
                 stream_type: self.stream_type.into(),
@@ -1157,6 +1158,7 @@ async fn replaying_from_seq_zero_gives_tables_identical_to_the_live_ones(
     // A stream that is not a domain case file (fixtures do this) is passed over.
     store
         .append(AppendRequest {
+            claims: Vec::new(),
             ledger: LedgerId::parse(LEDGER).unwrap(),
             stream_id: "household-fixture-1".into(),
             stream_type: "household".into(),

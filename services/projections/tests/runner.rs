@@ -35,6 +35,7 @@ async fn append_some(store: &EventStore, n: usize) {
         let ledger = if i % 4 == 0 { "370303" } else { "370305" };
         store
             .append(AppendRequest {
+                claims: Vec::new(),
                 ledger: LedgerId::parse(ledger).unwrap(),
                 stream_id: format!("household-{ledger}-{}", i % 7),
                 stream_type: "household".into(),

@@ -17,7 +17,8 @@ use uuid::Uuid;
 use crate::error::AppendError;
 use crate::hash::{CanonicalEvent, request_fingerprint};
 use crate::model::{
-    AppendRequest, Appended, MAX_EVENT_BYTES, MAX_EVENTS_PER_COMMAND, RecordedEvent,
+    AppendRequest, Appended, Claim, MAX_CLAIM_KEY_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_COMMAND,
+    RecordedEvent,
 };
 
 /// A boxed future, so inline projections can be stored as trait objects.
@@ -76,6 +77,21 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
             return Err(AppendError::Invalid {
                 field,
                 reason: format!("U+{:04X} may not appear in a name", u32::from(c)),
+            });
+        }
+    }
+    for claim in &req.claims {
+        let key = claim.key();
+        if key.is_empty() || key.len() > MAX_CLAIM_KEY_BYTES {
+            return Err(AppendError::Invalid {
+                field: "claims",
+                reason: format!("a claim key has 1 to {MAX_CLAIM_KEY_BYTES} bytes"),
+            });
+        }
+        if let Some(c) = crate::text::forbidden_char(key) {
+            return Err(AppendError::Invalid {
+                field: "claims",
+                reason: format!("U+{:04X} may not appear in a claim key", u32::from(c)),
             });
         }
     }
@@ -182,6 +198,7 @@ pub(crate) async fn append_batch(
         mut commands,
         events: stored_events,
         mut streams,
+        mut claims,
     } = load_known(conn, ledger, reqs).await?;
     let Some(mut head) = head else {
         let results = reqs
@@ -203,6 +220,7 @@ pub(crate) async fn append_batch(
     let mut batch_event_ids: HashSet<Uuid> = HashSet::new();
     let mut new_commands: Vec<(Uuid, Vec<u8>, Appended)> = Vec::new();
     let mut touched_streams: Vec<String> = Vec::new();
+    let mut touched_claims: Vec<String> = Vec::new();
 
     for req in reqs {
         let fingerprint = request_fingerprint(req);
@@ -257,7 +275,18 @@ pub(crate) async fn append_batch(
             }));
             continue;
         }
-        // 4. Positions, time and the hash chain.
+        // 4. Unique keys: one holder per key in the ledger.
+        if let Some((key, holder)) = req.claims.iter().find_map(|c| match c {
+            Claim::Take(key) => claims
+                .get(key)
+                .filter(|(holder, _)| *holder != req.stream_id)
+                .map(|(holder, _)| (key.clone(), holder.clone())),
+            Claim::Release(_) => None,
+        }) {
+            results.push(Err(AppendError::Claimed { key, holder }));
+            continue;
+        }
+        // 5. Positions, time and the hash chain.
         let first_seq = head.last_seq + 1;
         for (i, e) in req.events.iter().enumerate() {
             let seq = head.last_seq + 1;
@@ -303,6 +332,23 @@ pub(crate) async fn append_batch(
         if !touched_streams.contains(&req.stream_id) {
             touched_streams.push(req.stream_id.clone());
         }
+        for claim in &req.claims {
+            let held_here = claims
+                .get(claim.key())
+                .is_some_and(|(holder, _)| *holder == req.stream_id);
+            match claim {
+                Claim::Take(key) if !held_here => {
+                    claims.insert(key.clone(), (req.stream_id.clone(), first_seq));
+                }
+                Claim::Release(key) if held_here => {
+                    claims.remove(key);
+                }
+                _ => continue,
+            }
+            if !touched_claims.contains(&claim.key().to_owned()) {
+                touched_claims.push(claim.key().to_owned());
+            }
+        }
         let answer = Appended {
             ledger: crate::model::LedgerId::parse(ledger)
                 .map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
@@ -333,16 +379,14 @@ pub(crate) async fn append_batch(
             last_seq: None,
         });
     }
-    write_batch(
-        conn,
-        ledger,
-        &head,
-        &rows,
-        &touched_streams,
-        &streams,
-        &new_commands,
-    )
-    .await?;
+    let writes = Writes {
+        rows: &rows,
+        touched: &touched_streams,
+        streams: &streams,
+        commands: &new_commands,
+        claims: ClaimWrites::new(&touched_claims, &claims),
+    };
+    write_batch(conn, ledger, &head, &writes).await?;
     for projection in inline {
         projection.apply(&mut *conn, &rows).await?;
     }
@@ -412,6 +456,8 @@ struct Known {
     events: HashMap<Uuid, StoredEvent>,
     /// stream id → (home ledger, version, type)
     streams: HashMap<String, (String, i64, String)>,
+    /// claim key → (holding stream, seq it was taken at), for the keys the batch names
+    claims: HashMap<String, (String, i64)>,
 }
 
 /// Reads the ledger head and looks up every command id, event id and stream of the batch, in
@@ -439,6 +485,12 @@ async fn load_known(
     let mut stream_ids: Vec<&str> = reqs.iter().map(|r| r.stream_id.as_str()).collect();
     stream_ids.sort_unstable();
     stream_ids.dedup();
+    let mut claim_keys: Vec<&str> = reqs
+        .iter()
+        .flat_map(|r| r.claims.iter().map(Claim::key))
+        .collect();
+    claim_keys.sort_unstable();
+    claim_keys.dedup();
     let rows = sqlx::query(
         "select 0 as kind, c.command_id as id, c.request_hash as hash, c.stream_id,
                 null::text as home, null::text as stream_type, c.first_seq as seq,
@@ -458,6 +510,11 @@ async fn load_known(
            cross join lateral (select stream_id, ledger, stream_type, version
                                  from es.stream where stream_id = k.id limit 1) s
          union all
+         select 4, null, null, c.stream_id, c.key, null, c.seq, null, null, null
+           from unnest($5::text[]) as k(id)
+           cross join lateral (select key, stream_id, seq
+                                 from es.claim where ledger = $1 and key = k.id limit 1) c
+         union all
          select 3, null, head_hash, null, county_code, null, last_seq, null, null,
                 greatest(clock_timestamp(), coalesce(last_recorded_at, '-infinity'))
            from es.ledger where ledger = $1",
@@ -466,6 +523,7 @@ async fn load_known(
     .bind(&command_ids)
     .bind(&event_ids)
     .bind(&stream_ids)
+    .bind(&claim_keys)
     .fetch_all(&mut *conn)
     .await?;
     let ledger_id =
@@ -475,6 +533,7 @@ async fn load_known(
         commands: HashMap::new(),
         events: HashMap::new(),
         streams: HashMap::new(),
+        claims: HashMap::new(),
     };
     for r in rows {
         let kind: i32 = r.try_get("kind")?;
@@ -520,6 +579,11 @@ async fn load_known(
                     ),
                 );
             }
+            4 => {
+                known
+                    .claims
+                    .insert(r.try_get("home")?, (stream_id, r.try_get("seq")?));
+            }
             _ => {
                 known.streams.insert(
                     stream_id,
@@ -546,11 +610,15 @@ async fn write_batch(
     conn: &mut PgConnection,
     ledger: &str,
     head: &Head,
-    rows: &[RecordedEvent],
-    touched: &[String],
-    streams: &HashMap<String, (String, i64, String)>,
-    commands: &[(Uuid, Vec<u8>, Appended)],
+    writes: &Writes<'_>,
 ) -> Result<(), sqlx::Error> {
+    let Writes {
+        rows,
+        touched,
+        streams,
+        commands,
+        ref claims,
+    } = *writes;
     let mut versions = Vec::with_capacity(touched.len());
     let mut types = Vec::with_capacity(touched.len());
     let mut last_seqs = Vec::with_capacity(touched.len());
@@ -606,6 +674,16 @@ async fn write_batch(
          ), hd as (
            update es.ledger set last_seq = $33, head_hash = $34, last_recorded_at = $2
             where ledger = $1
+         ), ck as (
+           insert into es.claim as c (ledger, key, stream_id, seq, claimed_at)
+           select $1, u.key, u.stream_id, u.seq, $2
+             from unnest($35::text[], $36::text[], $37::bigint[]) as u(key, stream_id, seq)
+           on conflict (ledger, key) do update
+              set stream_id = excluded.stream_id, seq = excluded.seq,
+                  claimed_at = excluded.claimed_at
+         ), rk as (
+           delete from es.claim c using unnest($38::text[]) as u(key)
+            where c.ledger = $1 and c.key = u.key
          )
          select count(*) from st",
     )
@@ -657,6 +735,10 @@ async fn write_batch(
     .bind(commands.iter().map(|c| c.2.recorded_at).collect::<Vec<_>>())
     .bind(head.last_seq)
     .bind(&head.head_hash)
+    .bind(&claims.taken)
+    .bind(&claims.holders)
+    .bind(&claims.seqs)
+    .bind(&claims.released)
     .fetch_one(&mut *conn)
     .await?;
     if moved != touched.len() as i64 {
@@ -665,4 +747,45 @@ async fn write_batch(
         ));
     }
     Ok(())
+}
+
+/// What a batch writes besides the head: the accepted events, each touched stream (its state
+/// at the batch's end in `streams`), the command rows and the claims.
+struct Writes<'a> {
+    rows: &'a [RecordedEvent],
+    touched: &'a [String],
+    streams: &'a HashMap<String, (String, i64, String)>,
+    commands: &'a [(Uuid, Vec<u8>, Appended)],
+    claims: ClaimWrites<'a>,
+}
+
+/// The claim rows a batch writes: each key it touched, as it stands at the batch's end (taken
+/// by a stream, or released).
+struct ClaimWrites<'a> {
+    taken: Vec<&'a str>,
+    holders: Vec<&'a str>,
+    seqs: Vec<i64>,
+    released: Vec<&'a str>,
+}
+
+impl<'a> ClaimWrites<'a> {
+    fn new(touched: &'a [String], claims: &'a HashMap<String, (String, i64)>) -> Self {
+        let mut w = Self {
+            taken: Vec::new(),
+            holders: Vec::new(),
+            seqs: Vec::new(),
+            released: Vec::new(),
+        };
+        for key in touched {
+            match claims.get(key) {
+                Some((holder, seq)) => {
+                    w.taken.push(key);
+                    w.holders.push(holder);
+                    w.seqs.push(*seq);
+                }
+                None => w.released.push(key),
+            }
+        }
+        w
+    }
 }

@@ -14,6 +14,9 @@ pub enum AppendError {
         expected: String,
         actual: i64,
     },
+    /// A unique key the append would take is held by another stream (see `Claim`).
+    #[error("{key} is held by {holder}")]
+    Claimed { key: String, holder: String },
     /// The command id was already used for a different request.
     #[error("command {command_id} was already used for a different request")]
     CommandReused { command_id: Uuid },
@@ -67,7 +70,7 @@ impl AppendError {
     /// A stable machine-readable code (used in GraphQL `extensions.code` mapping and metrics).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Conflict { .. } => "CONFLICT",
+            Self::Conflict { .. } | Self::Claimed { .. } => "CONFLICT",
             Self::CommandReused { .. } => "COMMAND_ID_REUSED",
             Self::EventIdReused { .. } => "EVENT_ID_REUSED",
             Self::Empty => "EMPTY_COMMAND",

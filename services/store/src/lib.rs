@@ -18,7 +18,6 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod hash;
-pub mod lock;
 pub mod model;
 pub mod probe;
 pub mod read;
@@ -36,7 +35,8 @@ use uuid::Uuid;
 pub use append::{BoxFuture, InlineProjection};
 pub use error::{AppendError, StoreError};
 pub use model::{
-    Actor, AppendRequest, Appended, ExpectedVersion, LedgerHead, LedgerId, NewEvent, RecordedEvent,
+    Actor, AppendRequest, Appended, Claim, ExpectedVersion, LedgerHead, LedgerId, NewEvent,
+    RecordedEvent,
 };
 pub use read::StreamRead;
 pub use verify::{Anchor, AnchorKey, Damage, Problem, VerifyReport};
@@ -174,6 +174,21 @@ impl EventStore {
             });
         }
         Ok(outcome.results)
+    }
+
+    /// The stream holding a unique key in a ledger, if any (see [`Claim`]).
+    pub async fn claim_holder(
+        &self,
+        ledger: &LedgerId,
+        key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("select stream_id from es.claim where ledger = $1 and key = $2")
+                .bind(ledger.as_str())
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// The original answer for a command id, if that command was applied (checked by the API

@@ -150,7 +150,35 @@ pub struct AppendRequest {
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
     pub events: Vec<NewEvent>,
+    /// Unique keys the stream takes or gives up with this append, checked and written under
+    /// the ledger lock with the events (see [`Claim`]).
+    pub claims: Vec<Claim>,
 }
+
+/// A key held by at most one stream of a ledger at a time (`es.claim`): "the open alert about
+/// household H for trigger T". Taking a key another stream holds refuses the append with
+/// [`AppendError::Claimed`](crate::AppendError::Claimed), naming the holder, and nothing is
+/// written; so two writers that both saw the key free cannot both take it, without a lock
+/// held across their reads. The table is an index of the log: which events take and release a
+/// key is the domain's rule (`Decider::unique_keys`), applied on every append.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Claim {
+    /// Hold `key` from this append on (a no-op if this stream holds it already).
+    Take(String),
+    /// Give `key` up (a no-op unless this stream holds it).
+    Release(String),
+}
+
+impl Claim {
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Take(k) | Self::Release(k) => k,
+        }
+    }
+}
+
+/// Longest claim key, in bytes.
+pub const MAX_CLAIM_KEY_BYTES: usize = 512;
 
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

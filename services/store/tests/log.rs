@@ -8,8 +8,8 @@ use dixian_store::hash::CanonicalEvent;
 use dixian_store::read::{self, StreamRead};
 use dixian_store::verify::{self, Damage};
 use dixian_store::{
-    Actor, AppendError, AppendRequest, EventStore, ExpectedVersion, GroupCommitConfig, LedgerId,
-    NewEvent, db,
+    Actor, AppendError, AppendRequest, Claim, EventStore, ExpectedVersion, GroupCommitConfig,
+    LedgerId, NewEvent, db,
 };
 use rand::Rng;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -64,6 +64,7 @@ fn event(kind: &str, n: i64) -> NewEvent {
 
 fn request(stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
     AppendRequest {
+        claims: Vec::new(),
         ledger: ledger(),
         stream_id: stream.into(),
         stream_type: "household".into(),
@@ -1312,4 +1313,134 @@ async fn batched_probes_answer_each_reader_with_its_own_streams_and_never_with_a
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+fn claiming(stream: &str, claims: Vec<Claim>) -> AppendRequest {
+    AppendRequest {
+        claims,
+        ..request(stream, ExpectedVersion::Any, vec![event("AlertRaised", 1)])
+    }
+}
+
+async fn holder(f: &Fixture, key: &str) -> Option<String> {
+    f.store.claim_holder(&ledger(), key).await.unwrap()
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn of_fifty_streams_taking_one_key_at_once_exactly_one_holds_it_and_the_others_learn_which(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options).await;
+    let store = f
+        .store
+        .clone()
+        .with_group_commit(GroupCommitConfig::default());
+    let key = "alert-open/h-1/MEDICAL";
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append(claiming(
+                        &format!("alert-{i}"),
+                        vec![Claim::Take(key.into())],
+                    ))
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut named = HashSet::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(_) => winners.push(format!("alert-{i}")),
+            Err(AppendError::Claimed { key: k, holder }) => {
+                assert_eq!(k, key);
+                named.insert(holder);
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one holder");
+    assert_eq!(
+        named,
+        HashSet::from([winners[0].clone()]),
+        "the losers name it"
+    );
+    assert_eq!(holder(&f, key).await.as_deref(), Some(winners[0].as_str()));
+    assert_eq!(
+        event_count(&f.admin).await,
+        1,
+        "a refused take writes nothing"
+    );
+
+    // The holder taking it again is a no-op; another stream's release is a no-op.
+    store
+        .append(claiming(&winners[0], vec![Claim::Take(key.into())]))
+        .await
+        .unwrap();
+    store
+        .append(claiming("alert-x", vec![Claim::Release(key.into())]))
+        .await
+        .unwrap();
+    assert_eq!(holder(&f, key).await.as_deref(), Some(winners[0].as_str()));
+
+    // Released with the holder's append, the key is free for the next.
+    store
+        .append(claiming(&winners[0], vec![Claim::Release(key.into())]))
+        .await
+        .unwrap();
+    assert_eq!(holder(&f, key).await, None);
+    store
+        .append(claiming("alert-next", vec![Claim::Take(key.into())]))
+        .await
+        .unwrap();
+    assert_eq!(holder(&f, key).await.as_deref(), Some("alert-next"));
+
+    // A key too long for the index is bad input, before anything is written.
+    let before = event_count(&f.admin).await;
+    let err = store
+        .append(claiming("alert-y", vec![Claim::Take("k".repeat(513))]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AppendError::Invalid {
+                field: "claims",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(event_count(&f.admin).await, before);
+}
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn within_one_transaction_a_key_released_by_its_holder_can_be_taken_by_the_next(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let f = fixture(options).await;
+    let key = "alert-open/h-2/FLOOD";
+    f.store
+        .append(claiming("alert-a", vec![Claim::Take(key.into())]))
+        .await
+        .unwrap();
+    // One transaction: release by the holder, then a take, then a second take.
+    let release = claiming("alert-a", vec![Claim::Release(key.into())]);
+    let take = claiming("alert-b", vec![Claim::Take(key.into())]);
+    let refused = claiming("alert-c", vec![Claim::Take(key.into())]);
+    let mut conn = f.store.pool().acquire().await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    f.store.append_in(&mut tx, &release).await.unwrap();
+    f.store.append_in(&mut tx, &take).await.unwrap();
+    let err = f.store.append_in(&mut tx, &refused).await.unwrap_err();
+    assert!(
+        matches!(&err, AppendError::Claimed { holder, .. } if holder == "alert-b"),
+        "{err}"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(holder(&f, key).await.as_deref(), Some("alert-b"));
 }
