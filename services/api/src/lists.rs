@@ -263,10 +263,13 @@ impl ListQuery {
         let caller = caller(ctx)?;
         caller.require_role(&[Role::Auditor, Role::CountyOfficer], "read audit trails")?;
         let api = api(ctx);
-        let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
-        let events = read::read_stream(&mut conn, &stream_id, StreamRead::default())
-            .await
-            .map_err(ApiError::from)?;
+        // One connection at a time: the access check below reads through the fold cache.
+        let events = {
+            let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
+            read::read_stream(&mut conn, &stream_id, StreamRead::default())
+                .await
+                .map_err(ApiError::from)?
+        };
         let Some(first) = events.first() else {
             return Err(ApiError::NotFound(format!("no stream {stream_id}")).into());
         };
@@ -315,14 +318,17 @@ impl ListQuery {
             "verify integrity",
         )?;
         let api = api(ctx);
-        let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
         let report = match (ledger, household_id) {
             (Some(l), None) => {
                 caller.require_covers(&l)?;
+                let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
                 verify::verify_ledger(&mut conn, &l).await
             }
             (None, Some(h)) => {
+                // The access check first: it reads through the fold cache, and a request
+                // holds one connection at a time.
                 crate::household::read_household(api, caller, h, StreamRead::default()).await?;
+                let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
                 verify::verify_stream(&mut conn, &format!("household-{h}")).await
             }
             _ => {

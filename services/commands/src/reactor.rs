@@ -6,8 +6,10 @@
 //! v5 of the event id and the reaction's name, [`reaction_meta`]), so whatever happens between
 //! the command's append and the checkpoint's move — a crash, a restart, a second server process
 //! following the same ledger — issuing it again is a duplicate the log answers with its first
-//! result. The checkpoint row is locked (`for update skip locked`) for the length of a step, so
-//! two processes never work the same (reactor, ledger) at once.
+//! result. A step takes a lease on the checkpoint row (10 s, renewed as it goes) rather than a
+//! row lock, so that it holds no connection while its reactions take theirs; two processes
+//! never work the same (reactor, ledger) at once, and one that dies is replaced when its lease
+//! runs out. Parked reactions are leased the same way (their next try is moved past the lease).
 //!
 //! **A reaction that fails is visible.** Two kinds of failure are told apart:
 //! - the log or the database failed (conflict after retries, overload, a database error): the
@@ -28,7 +30,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use dixian_projections::feed::{self, Checkpoints};
 use dixian_store::{Appended, BoxFuture, Commit, LedgerId, RecordedEvent, read};
-use sqlx::Row;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -39,6 +40,9 @@ pub const BATCH: i64 = 200;
 
 /// Parked reactions retried per step.
 const RETRY_BATCH: i64 = 50;
+
+/// How long a step may hold a (reactor, ledger) or a parked reaction without renewing.
+const LEASE: Duration = Duration::from_secs(10);
 
 /// The namespace of reaction command ids (UUID v5).
 const NAMESPACE: Uuid = Uuid::from_u128(0x6469_7869_616e_2d72_6561_6374_696f_6e73);
@@ -189,7 +193,8 @@ impl Reactors {
     }
 
     /// Reacts to the next batch of one ledger. Returns (events looked at, checkpoint after,
-    /// whether it is blocked).
+    /// whether it is blocked). Each statement takes a pooled connection and gives it back: the
+    /// reactions in between take their own.
     pub async fn step(
         &self,
         reactor: &dyn Reactor,
@@ -203,24 +208,32 @@ impl Reactors {
         .bind(ledger)
         .execute(pool)
         .await?;
-        let mut tx = pool.begin().await?;
-        let row = sqlx::query(
-            "select seq, attempts from es.reactor_checkpoint
-              where reactor = $1 and ledger = $2 for update skip locked",
-        )
-        .bind(reactor.name())
-        .bind(ledger)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+        // A token per step: two steps never hold one (reactor, ledger), in one process or two.
+        let token = Uuid::new_v4();
+        let Some((checkpoint, attempts)) = self.lease(reactor, ledger, token).await? else {
             return Ok((0, 0, false)); // another process holds it
         };
-        let checkpoint: i64 = row.get("seq");
-        let attempts: i32 = row.get("attempts");
-        let events = read::read_ledger(&mut tx, ledger, checkpoint, BATCH).await?;
+        let events = {
+            let mut conn = pool.acquire().await?;
+            read::read_ledger(&mut conn, ledger, checkpoint, BATCH).await?
+        };
+        let mut renewed = tokio::time::Instant::now();
         let mut last = checkpoint;
         let mut blocked = None;
         for e in &events {
+            if renewed.elapsed() > LEASE / 3 {
+                if self.lease(reactor, ledger, token).await?.is_none() {
+                    // Taken over (this step outlived its lease): the new holder goes on from
+                    // the checkpoint; what was done here is answered as duplicates.
+                    tracing::warn!(
+                        reactor = reactor.name(),
+                        ledger,
+                        "reactor lease lost mid-step"
+                    );
+                    return Ok((0, checkpoint, false));
+                }
+                renewed = tokio::time::Instant::now();
+            }
             if reactor.wants(e) {
                 match reactor.react(&self.exec, e).await {
                     Ok(()) => count(reactor, "done"),
@@ -232,62 +245,101 @@ impl Reactors {
                     Err(err) => {
                         count(reactor, "refused");
                         tracing::warn!(reactor = reactor.name(), ledger, seq = e.seq, code = err.code(), detail = ?err.detail(), "reaction refused; parked");
-                        park(&mut tx, reactor.name(), e, &err).await?;
+                        park(pool, reactor.name(), e, &err).await?;
                     }
                 }
             }
             last = e.seq;
         }
-        match &blocked {
-            None => {
-                sqlx::query(
-                    "update es.reactor_checkpoint set seq = $3, blocked_error = null,
-                            blocked_since = null, attempts = 0, updated_at = clock_timestamp()
-                      where reactor = $1 and ledger = $2",
-                )
-                .bind(reactor.name())
-                .bind(ledger)
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-            }
+        let (error, attempts) = match &blocked {
+            None => (None, 0),
             Some(err) => {
                 tracing::warn!(reactor = reactor.name(), ledger, seq = last + 1, error = %err.message(), cause = ?err, "reaction failed; the reactor waits there");
-                sqlx::query(
-                    "update es.reactor_checkpoint set seq = $3, blocked_error = $4,
-                            blocked_since = coalesce(blocked_since, clock_timestamp()),
-                            attempts = $5, updated_at = clock_timestamp()
-                      where reactor = $1 and ledger = $2",
+                (
+                    Some(format!("{}: {}", err.code(), err.message())),
+                    attempts.saturating_add(1),
                 )
-                .bind(reactor.name())
-                .bind(ledger)
-                .bind(last)
-                .bind(format!("{}: {}", err.code(), err.message()))
-                .bind(attempts.saturating_add(1))
-                .execute(&mut *tx)
-                .await?;
             }
+        };
+        let moved = sqlx::query(
+            "update es.reactor_checkpoint set seq = $4, blocked_error = $5,
+                    blocked_since = case when $5::text is null then null
+                                         else coalesce(blocked_since, clock_timestamp()) end,
+                    attempts = $6, leased_by = null, lease_until = null,
+                    updated_at = clock_timestamp()
+              where reactor = $1 and ledger = $2 and leased_by = $3",
+        )
+        .bind(reactor.name())
+        .bind(ledger)
+        .bind(token)
+        .bind(last)
+        .bind(error)
+        .bind(attempts)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            tracing::warn!(
+                reactor = reactor.name(),
+                ledger,
+                "reactor lease lost before the checkpoint moved"
+            );
+            return Ok((0, checkpoint, false));
         }
-        tx.commit().await?;
         self.checkpoints.publish(reactor.name(), ledger, last);
         Ok((events.len(), last, blocked.is_some()))
     }
 
-    /// Tries the parked reactions whose time has come again, oldest first.
+    /// Takes (or renews) the lease on a (reactor, ledger); returns its checkpoint and tries,
+    /// or `None` when another process holds it.
+    async fn lease(
+        &self,
+        reactor: &dyn Reactor,
+        ledger: &str,
+        token: Uuid,
+    ) -> Result<Option<(i64, i32)>, CommandError> {
+        Ok(sqlx::query_as(
+            "update es.reactor_checkpoint
+                set leased_by = $3, lease_until = clock_timestamp() + make_interval(secs => $4)
+              where reactor = $1 and ledger = $2
+                and (leased_by is null or leased_by = $3 or lease_until < clock_timestamp())
+          returning seq, attempts",
+        )
+        .bind(reactor.name())
+        .bind(ledger)
+        .bind(token)
+        .bind(LEASE.as_secs_f64())
+        .fetch_optional(self.exec.pool())
+        .await?)
+    }
+
+    /// Tries the parked reactions whose time has come again, oldest first. Each is leased by
+    /// moving its next try past the lease, so no connection is held while it reacts.
     pub async fn retry_parked(&self, reactor: &dyn Reactor) -> Result<usize, CommandError> {
-        let mut tx = self.exec.pool().begin().await?;
+        let pool = self.exec.pool();
         let due: Vec<(String, i64, i32)> = sqlx::query_as(
-            "select ledger, seq, attempts from es.reaction_failure
-              where reactor = $1 and resolved_at is null and next_attempt_at <= clock_timestamp()
-              order by ledger, seq limit $2 for update skip locked",
+            "update es.reaction_failure f
+                set next_attempt_at = clock_timestamp() + make_interval(secs => $3)
+               from (select reactor, ledger, seq from es.reaction_failure
+                      where reactor = $1 and resolved_at is null
+                        and next_attempt_at <= clock_timestamp()
+                      order by ledger, seq limit $2 for update skip locked) d
+              where f.reactor = d.reactor and f.ledger = d.ledger and f.seq = d.seq
+          returning f.ledger, f.seq, f.attempts",
         )
         .bind(reactor.name())
         .bind(RETRY_BATCH)
-        .fetch_all(&mut *tx)
+        .bind(LEASE.as_secs_f64())
+        .fetch_all(pool)
         .await?;
         for (ledger, seq, attempts) in &due {
-            let mut events = read::read_ledger(&mut tx, ledger, seq - 1, 1).await?;
-            let Some(e) = events.pop() else { continue };
+            let event = {
+                let mut conn = pool.acquire().await?;
+                read::read_ledger(&mut conn, ledger, seq - 1, 1)
+                    .await?
+                    .pop()
+            };
+            let Some(e) = event else { continue };
             match reactor.react(&self.exec, &e).await {
                 Ok(()) => {
                     count(reactor, "done");
@@ -298,7 +350,7 @@ impl Reactors {
                     .bind(reactor.name())
                     .bind(ledger)
                     .bind(seq)
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await?;
                 }
                 Err(err) => {
@@ -317,12 +369,11 @@ impl Reactors {
                     .bind(err.detail())
                     .bind(err.message())
                     .bind(next.as_secs_f64())
-                    .execute(&mut *tx)
+                    .execute(pool)
                     .await?;
                 }
             }
         }
-        tx.commit().await?;
         Ok(due.len())
     }
 
@@ -489,7 +540,7 @@ impl From<StuckRow> for Stuck {
 
 /// Parks a refused reaction (or refreshes it when a replayed step meets it again).
 async fn park(
-    conn: &mut sqlx::PgConnection,
+    pool: &sqlx::PgPool,
     reactor: &str,
     e: &RecordedEvent,
     err: &CommandError,
@@ -514,7 +565,7 @@ async fn park(
     .bind(err.detail())
     .bind(err.message())
     .bind(retry_delay(1).as_secs_f64())
-    .execute(&mut *conn)
+    .execute(pool)
     .await?;
     Ok(())
 }
