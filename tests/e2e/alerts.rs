@@ -14,10 +14,10 @@ const VILLAGE: &str = "370305004201";
 const TOWNSHIP: &str = "370305004";
 const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-const REGISTER: &str = "mutation($i: RegisterHouseholdInput!) {
+pub(crate) const REGISTER: &str = "mutation($i: RegisterHouseholdInput!) {
   registerHousehold(input: $i) { household { id status { code } } } }";
 
-const RAISE: &str = "mutation($i: RaiseAlertInput!) {
+pub(crate) const RAISE: &str = "mutation($i: RaiseAlertInput!) {
   raiseAlert(input: $i) {
     alert { id status { code labelZh } trigger duplicates householdId firstRoundDue overdue }
     position { ledger firstSeq streamVersion }
@@ -38,7 +38,7 @@ const STUDY: &str = "mutation($i: SecondRoundStudyInput!) {
 const CLOSE: &str = "mutation($i: AlertNoteInput!) {
   closeAlert(input: $i) { alert { status { code } closedAt } followUp { command done errorCode } } }";
 
-const HOUSEHOLD: &str = "query($id: UUID!) {
+pub(crate) const HOUSEHOLD: &str = "query($id: UUID!) {
   household(id: $id) { status { code } openAlertIds identification { sourceAlert stage { code } } } }";
 
 const QUEUE: &str = "query($r: String, $o: Boolean, $c: Boolean, $f: Int, $a: String) {
@@ -47,7 +47,7 @@ const QUEUE: &str = "query($r: String, $o: Boolean, $c: Boolean, $f: Int, $a: St
     pageInfo { hasNextPage hasPreviousPage } } }";
 
 /// A fictitious but valid resident ID number.
-fn id_number(serial: u32) -> String {
+pub(crate) fn id_number(serial: u32) -> String {
     let first17 = format!("37030519800101{serial:03}");
     let check = IdNumber::check_digit(&first17).unwrap();
     format!("{first17}{check}")
@@ -63,7 +63,7 @@ async fn setup() -> TestApp {
     app
 }
 
-async fn register(app: &TestApp, token: &str, serial: u32) -> Uuid {
+pub(crate) async fn register(app: &TestApp, token: &str, serial: u32) -> Uuid {
     let resp = app
         .gql(
             Some(token),
@@ -86,7 +86,7 @@ async fn register(app: &TestApp, token: &str, serial: u32) -> Uuid {
     id.parse().unwrap()
 }
 
-fn raise_input(command_id: Uuid, household: Option<Uuid>, trigger: &str) -> Value {
+pub(crate) fn raise_input(command_id: Uuid, household: Option<Uuid>, trigger: &str) -> Value {
     json!({
         "commandId": command_id,
         "village": VILLAGE,

@@ -4,6 +4,7 @@
 mod support;
 
 mod alerts;
+mod burst;
 mod ledgers;
 mod lifecycle;
 mod reads;

@@ -30,6 +30,11 @@ fn server_url() -> String {
 impl TestApp {
     /// Creates a fresh database, migrates it, and serves the app on 127.0.0.1:0.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// [`spawn`](Self::spawn) with settings changed from the test defaults.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let server = server_url();
         let name = format!("dixian_e2e_{}", Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
@@ -37,22 +42,23 @@ impl TestApp {
             .execute(&mut admin)
             .await
             .unwrap();
-        Self::serve(name, true).await
+        Self::serve(name, true, configure).await
     }
 
     /// A second server process on the same database (its own pool, caches, group-commit
     /// writer and projection runner), as a deployment with several instances has.
     pub async fn beside(&self) -> Self {
-        Self::serve(self.db_name.clone(), false).await
+        Self::serve(self.db_name.clone(), false, |_| {}).await
     }
 
-    async fn serve(name: String, owns_db: bool) -> Self {
+    async fn serve(name: String, owns_db: bool, configure: impl FnOnce(&mut Config)) -> Self {
         let db_url = with_database(&server_url(), &name);
         let mut config = Config::from_env().unwrap();
         config.database_url = Some(db_url);
         config.jwt_secret = "e2e-secret-0123456789abcdef".into();
         config.pii_key = "e2e-pii-key-0123456789abcdef".into();
         config.max_connections = 8;
+        configure(&mut config);
         let database = Database::open(&config).await.unwrap();
         let services = Services::start(&database, &config).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,13 +8,16 @@
 //! | `BAD_USER_INPUT` | an input value is malformed; `extensions.field` names it |
 //! | `CONFLICT` | the object changed since it was read; re-read and retry |
 //! | `RULE_VIOLATION` | a domain rule refused the command; `extensions.rule` names it |
-//! | `OVERLOADED` | the ledger's queue is full; retry shortly |
+//! | `OVERLOADED` | the server is busy (the ledger's queue is full, or no database connection came free in time); retry the same request after `extensions.retryAfter` seconds |
 //! | `INTERNAL` | a server fault; details are logged, never sent |
 
 use async_graphql::ErrorExtensions;
 use dixian_commands::CommandError;
 use dixian_domain::ErrorKind;
 use dixian_store::StoreError;
+
+/// `extensions.retryAfter` of `OVERLOADED`.
+pub const RETRY_AFTER_SECONDS: i32 = 1;
 
 /// An error as the client sees it. Deliberately not `Display`: async-graphql converts any
 /// `Display` error into a plain message, which would drop the code; `From<ApiError>` below keeps
@@ -108,6 +111,8 @@ impl ErrorExtensions for ApiError {
             e.set("code", self.code());
             match self {
                 Self::BadInput { field, .. } => e.set("field", field.as_str()),
+                // Seconds a client should wait before sending the same request again.
+                Self::Overloaded(_) => e.set("retryAfter", RETRY_AFTER_SECONDS),
                 Self::Rule { rule, reasons, .. } => {
                     e.set("rule", rule.as_str());
                     if !reasons.is_empty() {
@@ -198,7 +203,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::UnknownLedger(l) => Self::NotFound(format!("unknown ledger {l}")),
             StoreError::Invalid(m) => Self::bad_input("input", m),
-            StoreError::Database(d) => Self::internal(d),
+            StoreError::Database(d) => d.into(),
             StoreError::Unavailable(m) => Self::internal(m),
         }
     }
@@ -206,7 +211,11 @@ impl From<StoreError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::internal(e)
+        if dixian_store::db::is_overload(&e) {
+            Self::Overloaded(dixian_commands::error::OVERLOADED.into())
+        } else {
+            Self::internal(e)
+        }
     }
 }
 

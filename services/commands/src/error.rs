@@ -101,7 +101,7 @@ impl From<StoreError> for CommandError {
                 field: "input".into(),
                 message: m,
             },
-            StoreError::Database(d) => Self::internal(d),
+            StoreError::Database(d) => d.into(),
             StoreError::Unavailable(m) => Self::internal(m),
         }
     }
@@ -128,13 +128,23 @@ impl From<AppendError> for CommandError {
             AppendError::Overloaded { .. } | AppendError::ShuttingDown => {
                 Self::Overloaded(e.to_string())
             }
+            AppendError::Database(d) if dixian_store::db::is_overload(d) => {
+                Self::Overloaded(OVERLOADED.into())
+            }
             AppendError::Inline(_) | AppendError::Database(_) => Self::internal(e),
         }
     }
 }
 
+/// What a client is told when the database is too busy (see `dixian_store::db::is_overload`).
+pub const OVERLOADED: &str = "the server is busy; retry shortly";
+
 impl From<sqlx::Error> for CommandError {
     fn from(e: sqlx::Error) -> Self {
-        Self::internal(e)
+        if dixian_store::db::is_overload(&e) {
+            Self::Overloaded(OVERLOADED.into())
+        } else {
+            Self::internal(e)
+        }
     }
 }

@@ -118,7 +118,10 @@ pub enum FollowUp {
 /// Runs reactors until told to stop.
 #[derive(Clone)]
 pub struct Reactors {
+    /// Where requests ask (follow-ups, stuck lists).
     exec: Executor,
+    /// Where the steps run and the reactions are issued: the background pool in the server.
+    work: Executor,
     reactors: Vec<Arc<dyn Reactor>>,
     checkpoints: Checkpoints,
 }
@@ -130,9 +133,17 @@ impl Reactors {
                 exec.pool().clone(),
                 "select seq from es.reactor_checkpoint where reactor = $1 and ledger = $2",
             ),
+            work: exec.clone(),
             exec,
             reactors,
         }
+    }
+
+    /// Runs the steps and their reactions on `work` (connections of their own, outside the
+    /// request pool); appends still go through the store's group-commit writers.
+    pub fn with_background(mut self, work: Executor) -> Self {
+        self.work = work;
+        self
     }
 
     /// The reactors the service runs.
@@ -170,7 +181,7 @@ impl Reactors {
     /// One step for every ledger, then the parked reactions that are due.
     pub async fn catch_up_once(&self, reactor: &dyn Reactor) -> Result<feed::Step, CommandError> {
         let mut result = feed::Step::Idle;
-        for (ledger, head) in feed::ledgers(self.exec.pool()).await? {
+        for (ledger, head) in feed::ledgers(self.work.pool()).await? {
             let (seen, checkpoint, blocked) = self.step(reactor, &ledger).await?;
             if blocked {
                 result = feed::Step::Blocked;
@@ -186,7 +197,7 @@ impl Reactors {
                   + (select count(*) from es.reactor_checkpoint where reactor = $1 and blocked_error is not null)",
         )
         .bind(reactor.name())
-        .fetch_one(self.exec.pool())
+        .fetch_one(self.work.pool())
         .await?;
         metrics::gauge!("dixian_reactions_stuck", "reactor" => reactor.name()).set(stuck as f64);
         Ok(result)
@@ -200,7 +211,7 @@ impl Reactors {
         reactor: &dyn Reactor,
         ledger: &str,
     ) -> Result<(usize, i64, bool), CommandError> {
-        let pool = self.exec.pool();
+        let pool = self.work.pool();
         sqlx::query(
             "insert into es.reactor_checkpoint (reactor, ledger) values ($1, $2) on conflict do nothing",
         )
@@ -235,7 +246,7 @@ impl Reactors {
                 renewed = tokio::time::Instant::now();
             }
             if reactor.wants(e) {
-                match reactor.react(&self.exec, e).await {
+                match reactor.react(&self.work, e).await {
                     Ok(()) => count(reactor, "done"),
                     Err(err) if err.is_transient() => {
                         count(reactor, "blocked");
@@ -309,14 +320,14 @@ impl Reactors {
         .bind(ledger)
         .bind(token)
         .bind(LEASE.as_secs_f64())
-        .fetch_optional(self.exec.pool())
+        .fetch_optional(self.work.pool())
         .await?)
     }
 
     /// Tries the parked reactions whose time has come again, oldest first. Each is leased by
     /// moving its next try past the lease, so no connection is held while it reacts.
     pub async fn retry_parked(&self, reactor: &dyn Reactor) -> Result<usize, CommandError> {
-        let pool = self.exec.pool();
+        let pool = self.work.pool();
         let due: Vec<(String, i64, i32)> = sqlx::query_as(
             "update es.reaction_failure f
                 set next_attempt_at = clock_timestamp() + make_interval(secs => $3)
@@ -340,7 +351,7 @@ impl Reactors {
                     .pop()
             };
             let Some(e) = event else { continue };
-            match reactor.react(&self.exec, &e).await {
+            match reactor.react(&self.work, &e).await {
                 Ok(()) => {
                     count(reactor, "done");
                     sqlx::query(

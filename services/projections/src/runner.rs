@@ -71,7 +71,10 @@ fn about_the_event(e: &ProjectionError) -> bool {
 /// Runs projections until told to stop.
 #[derive(Clone)]
 pub struct Runner {
+    /// Where the steps run: the background pool in the server, never the requests'.
     pool: PgPool,
+    /// Where requests ask (stuck lists); read-your-writes waits use `checkpoints`' pool.
+    reads: PgPool,
     projections: Vec<Arc<dyn Projection>>,
     checkpoints: Checkpoints,
 }
@@ -83,9 +86,17 @@ impl Runner {
                 pool.clone(),
                 "select seq from es.checkpoint where projection = $1 and ledger = $2",
             ),
+            reads: pool.clone(),
             pool,
             projections,
         }
+    }
+
+    /// Runs the steps on `work` (connections of their own, outside the request pool), so that
+    /// background work cannot starve requests nor requests background work.
+    pub fn with_background(mut self, work: PgPool) -> Self {
+        self.pool = work;
+        self
     }
 
     pub fn projections(&self) -> &[Arc<dyn Projection>] {
@@ -235,7 +246,7 @@ impl Runner {
               order by c.blocked_since, c.projection, c.ledger",
         )
         .bind(region)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await
     }
 

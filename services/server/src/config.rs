@@ -26,8 +26,14 @@ pub struct Config {
     pub group_commit: bool,
     /// `DIXIAN_INTROSPECTION` (default on): GraphQL introspection and suggestions.
     pub introspection: bool,
-    /// `DIXIAN_DB_CONNECTIONS` (default 16).
+    /// `DIXIAN_DB_CONNECTIONS` (default 16): the request pool.
     pub max_connections: u32,
+    /// `DIXIAN_DB_BACKGROUND_CONNECTIONS` (default 4): projections and reactors, apart from
+    /// requests so that neither starves the other.
+    pub background_connections: u32,
+    /// `DIXIAN_DB_ACQUIRE_TIMEOUT_MS` (default 3000): how long a request waits for a free
+    /// connection before it is answered `OVERLOADED`.
+    pub acquire_timeout: std::time::Duration,
     /// `DIXIAN_FOLD_CACHE` (default 131072): folds kept in memory between reads, bounded by the
     /// events they stand for, per kind (households, users, policies); 0 folds every read from
     /// the start.
@@ -49,6 +55,8 @@ impl std::fmt::Debug for Config {
             .field("group_commit", &self.group_commit)
             .field("introspection", &self.introspection)
             .field("max_connections", &self.max_connections)
+            .field("background_connections", &self.background_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .field("fold_cache", &self.fold_cache)
             .finish()
     }
@@ -110,6 +118,21 @@ impl Config {
                 .parse()
                 .context("DIXIAN_DB_CONNECTIONS must be a number")?,
         };
+        let background_connections = match env("DIXIAN_DB_BACKGROUND_CONNECTIONS") {
+            None => 4,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .context("DIXIAN_DB_BACKGROUND_CONNECTIONS must be a number of at least 1")?,
+        };
+        let acquire_timeout = match env("DIXIAN_DB_ACQUIRE_TIMEOUT_MS") {
+            None => std::time::Duration::from_secs(3),
+            Some(v) => std::time::Duration::from_millis(
+                v.parse()
+                    .context("DIXIAN_DB_ACQUIRE_TIMEOUT_MS must be a number of milliseconds")?,
+            ),
+        };
         let fold_cache = match env("DIXIAN_FOLD_CACHE") {
             None => dixian_api::fold_cache::DEFAULT_CAPACITY,
             Some(v) => v
@@ -136,6 +159,8 @@ impl Config {
             group_commit: flag("DIXIAN_GROUP_COMMIT", true)?,
             introspection: flag("DIXIAN_INTROSPECTION", true)?,
             max_connections,
+            background_connections,
+            acquire_timeout,
             fold_cache,
         })
     }

@@ -124,6 +124,21 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    // Connections as of the scrape, per pool (the time-outs are the counter
+    // `dixian_db_overloaded_total`). sqlx does not expose its queue of waiters; a request
+    // waiting longer than DIXIAN_DB_ACQUIRE_TIMEOUT_MS shows there.
+    for (name, pool) in [
+        ("requests", &s.services.pool),
+        ("background", &s.services.background),
+    ] {
+        let open = pool.size() as f64;
+        let idle = pool.num_idle() as f64;
+        let max = f64::from(pool.options().get_max_connections());
+        metrics::gauge!("dixian_db_connections", "pool" => name, "state" => "in_use")
+            .set(open - idle);
+        metrics::gauge!("dixian_db_connections", "pool" => name, "state" => "idle").set(idle);
+        metrics::gauge!("dixian_db_connections_max", "pool" => name).set(max);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),

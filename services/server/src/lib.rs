@@ -91,7 +91,10 @@ impl Database {
 /// The running service minus HTTP: pools, store, projections, schema.
 #[derive(Clone)]
 pub struct Services {
+    /// The request pool.
     pub pool: PgPool,
+    /// The projections' and reactors' pool.
+    pub background: PgPool,
     pub store: EventStore,
     pub runner: Runner,
     /// The reactors ("when X is recorded, do Y"), running beside the projections.
@@ -112,20 +115,32 @@ impl Services {
         let admin = database.admin_pool().await?;
         db::migrate(&admin).await.context("migrations failed")?;
         admin.close().await;
-        let pool = db::service_pool(database.connect_options()?, config.max_connections)
-            .await
-            .context("cannot connect as the service role dixian_app")?;
+        let pool = db::service_pool_with(
+            database.connect_options()?,
+            config.max_connections,
+            config.acquire_timeout,
+        )
+        .await
+        .context("cannot connect as the service role dixian_app")?;
+        // Projections and reactors on connections of their own (patient: a wait there delays
+        // a list, never answers a client).
+        let background =
+            db::service_pool(database.connect_options()?, config.background_connections)
+                .await
+                .context("cannot connect as the service role dixian_app")?;
         let mut store = EventStore::new(pool.clone());
         if config.group_commit {
             store = store.with_group_commit(GroupCommitConfig::default());
         }
-        let runner = Runner::new(pool.clone(), dixian_projections::all());
+        let runner = Runner::new(pool.clone(), dixian_projections::all())
+            .with_background(background.clone());
         runner
             .prepare()
             .await
             .context("cannot create the read-model schemas")?;
         let exec = Executor::new(store.clone(), pool.clone());
-        let reactors = Reactors::standard(exec.clone());
+        let reactors = Reactors::standard(exec.clone())
+            .with_background(Executor::new(store.clone(), background.clone()));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = runner.spawn(store.commits(), stop_rx.clone());
         tasks.extend(reactors.spawn(store.commits(), stop_rx));
@@ -163,6 +178,7 @@ impl Services {
         );
         Ok(Self {
             pool,
+            background,
             store,
             runner,
             reactors,
@@ -194,6 +210,7 @@ impl Services {
             let _ = t.await;
         }
         self.pool.close().await;
+        self.background.close().await;
     }
 }
 

@@ -29,9 +29,19 @@ pub const SESSION_SETUP: &str =
 /// use (a third of the dossier read's database traffic). One broken while idle fails the next
 /// statement and is discarded.
 pub async fn service_pool(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
+    service_pool_with(options, max_connections, Duration::from_secs(10)).await
+}
+
+/// [`service_pool`] whose callers wait at most `acquire_timeout` for a connection, then get
+/// `PoolTimedOut` (the request pool answers that as `OVERLOADED`, see [`is_overload`]).
+pub async fn service_pool_with(
+    options: PgConnectOptions,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> sqlx::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
@@ -65,4 +75,19 @@ pub async fn migrations_applied(pool: &PgPool) -> sqlx::Result<bool> {
         Err(e) => return Err(e),
     };
     Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+}
+
+/// Whether a database error means "too busy now, the same request may succeed shortly": no
+/// pooled connection came free in time, or a lock was not granted within `lock_timeout`.
+/// Counted in `dixian_db_overloaded_total`; callers answer `OVERLOADED`, never `INTERNAL`.
+pub fn is_overload(e: &sqlx::Error) -> bool {
+    let overloaded = match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => d.code().as_deref() == Some("55P03"),
+        _ => false,
+    };
+    if overloaded {
+        metrics::counter!("dixian_db_overloaded_total").increment(1);
+    }
+    overloaded
 }
