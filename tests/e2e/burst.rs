@@ -144,3 +144,112 @@ async fn four_hundred_warnings_at_once_are_all_answered_and_identical_pairs_beco
     assert_eq!(app.get("/readyz").await, (200, "ready".into()));
     app.shutdown().await;
 }
+
+const BATCH: &str = "mutation($items: [BatchCommand!]!) {
+  submitBatch(items: $items) { index ok duplicate error { code field message } } }";
+
+/// Sends a batch, then again only the items answered `OVERLOADED` (same command ids), until
+/// every item is applied; returns how many `OVERLOADED` items it met. Any other item error
+/// fails the test.
+async fn submit_until_applied(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    mut items: Vec<Value>,
+) -> u32 {
+    let mut overloaded = 0;
+    for _ in 0..20 {
+        let resp: Value = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({ "query": BATCH, "variables": { "items": items } }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let results = resp["data"]["submitBatch"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a batch failed as a whole: {resp}"));
+        let mut again = Vec::new();
+        for (item, r) in items.iter().zip(results) {
+            match r["error"]["code"].as_str() {
+                None => assert_eq!(r["ok"], true, "{r}"),
+                Some("OVERLOADED") => {
+                    overloaded += 1;
+                    again.push(item.clone());
+                }
+                Some(_) => panic!("an item failed: {r}"),
+            }
+        }
+        if again.is_empty() {
+            return overloaded;
+        }
+        items = again;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("items still OVERLOADED after 20 rounds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_offline_batches_of_two_hundred_at_once_are_all_applied() {
+    const CLIENTS: usize = 20;
+    const PER_CLIENT: usize = 10; // households per client, 20 visits each
+    let app = TestApp::spawn_with(|c| c.max_connections = 16).await;
+    app.services
+        .store
+        .open_ledger(&LedgerId::parse("370305").unwrap())
+        .await
+        .unwrap();
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let mut households = Vec::new();
+    for serial in 0..CLIENTS * PER_CLIENT {
+        households.push(register(&app, &grid, serial as u32).await);
+    }
+    let url = format!("{}/graphql", app.base);
+    let started = Instant::now();
+    let clients: Vec<_> = households
+        .chunks(PER_CLIENT)
+        .map(|mine| {
+            let items: Vec<Value> = (0..200)
+                .map(|i| {
+                    json!({ "recordVisit": {
+                        "commandId": Uuid::now_v7(), "householdId": mine[i % PER_CLIENT],
+                        "kind": "ROUTINE_GRID_VISIT", "findings": format!("离线走访 {i}"),
+                    } })
+                })
+                .collect();
+            tokio::spawn(submit_until_applied(
+                app.client.clone(),
+                url.clone(),
+                grid.clone(),
+                items,
+            ))
+        })
+        .collect();
+    let mut overloaded = 0;
+    for c in clients {
+        overloaded += c.await.unwrap();
+    }
+    eprintln!(
+        "20 batches of 200 applied in {:?} ({overloaded} items OVERLOADED, resent)",
+        started.elapsed()
+    );
+    for h in &households {
+        let file = app
+            .gql(
+                Some(&grid),
+                "query($id: UUID!) { household(id: $id) { visits { findings } } }",
+                json!({ "id": h }),
+            )
+            .await;
+        assert_eq!(
+            file["data"]["household"]["visits"].as_array().map(Vec::len),
+            Some(20),
+            "each visit once: {file}"
+        );
+    }
+    assert!(app.services.runner.blocked("").await.unwrap().is_empty());
+    app.shutdown().await;
+}
