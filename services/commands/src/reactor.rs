@@ -30,6 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use dixian_projections::feed::{self, Checkpoints};
 use dixian_store::{Appended, BoxFuture, Commit, LedgerId, RecordedEvent, read};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -40,6 +41,31 @@ pub const BATCH: i64 = 200;
 
 /// Parked reactions retried per step.
 const RETRY_BATCH: i64 = 50;
+
+/// Streams whose reactions run side by side in a step.
+const CONCURRENCY: usize = 16;
+
+/// What became of one event in a step.
+enum Outcome {
+    /// Not wanted, or not reached (its stream stopped at an earlier failure).
+    Skipped,
+    Done,
+    /// The domain refused: parked.
+    Refused(CommandError),
+    /// Outside the domain (database, overload): the reactor waits at this event.
+    Failed(CommandError),
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Skipped => "skipped",
+            Self::Done => "done",
+            Self::Refused(_) => "refused",
+            Self::Failed(_) => "blocked",
+        }
+    }
+}
 
 /// How long a step may hold a (reactor, ledger) or a parked reaction without renewing.
 const LEASE: Duration = Duration::from_secs(10);
@@ -228,39 +254,42 @@ impl Reactors {
             let mut conn = pool.acquire().await?;
             read::read_ledger(&mut conn, ledger, checkpoint, BATCH).await?
         };
-        let mut renewed = tokio::time::Instant::now();
-        let mut last = checkpoint;
+        // Reactions to different streams run side by side (their commands then share group
+        // commits); one stream's reactions stay in order. The lease is renewed meanwhile; if
+        // it is lost, the work is dropped and the new holder goes on from the checkpoint.
+        let work = self.react_all(reactor, &events);
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(LEASE / 3);
+        renew.tick().await;
+        let outcomes = loop {
+            tokio::select! {
+                outcomes = &mut work => break outcomes,
+                _ = renew.tick() => {
+                    if self.lease(reactor, ledger, token).await?.is_none() {
+                        tracing::warn!(reactor = reactor.name(), ledger, "reactor lease lost mid-step");
+                        return Ok((0, checkpoint, false));
+                    }
+                }
+            }
+        };
+        // The checkpoint moves to just before the first event whose reaction failed for a
+        // reason outside the domain (later ones are reacted to again next time: idempotent).
+        let mut last = events.last().map_or(checkpoint, |e| e.seq);
         let mut blocked = None;
-        for e in &events {
-            if renewed.elapsed() > LEASE / 3 {
-                if self.lease(reactor, ledger, token).await?.is_none() {
-                    // Taken over (this step outlived its lease): the new holder goes on from
-                    // the checkpoint; what was done here is answered as duplicates.
-                    tracing::warn!(
-                        reactor = reactor.name(),
-                        ledger,
-                        "reactor lease lost mid-step"
-                    );
-                    return Ok((0, checkpoint, false));
+        for (e, outcome) in events.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Skipped | Outcome::Done => {}
+                Outcome::Refused(err) => {
+                    tracing::warn!(reactor = reactor.name(), ledger, seq = e.seq, code = err.code(), detail = ?err.detail(), "reaction refused; parked");
+                    park(pool, reactor.name(), e, &err).await?;
                 }
-                renewed = tokio::time::Instant::now();
-            }
-            if reactor.wants(e) {
-                match reactor.react(&self.work, e).await {
-                    Ok(()) => count(reactor, "done"),
-                    Err(err) if err.is_transient() => {
-                        count(reactor, "blocked");
+                Outcome::Failed(err) => {
+                    if blocked.is_none() {
+                        last = e.seq - 1;
                         blocked = Some(err);
-                        break;
-                    }
-                    Err(err) => {
-                        count(reactor, "refused");
-                        tracing::warn!(reactor = reactor.name(), ledger, seq = e.seq, code = err.code(), detail = ?err.detail(), "reaction refused; parked");
-                        park(pool, reactor.name(), e, &err).await?;
                     }
                 }
             }
-            last = e.seq;
         }
         let (error, attempts) = match &blocked {
             None => (None, 0),
@@ -299,6 +328,70 @@ impl Reactors {
         }
         self.checkpoints.publish(reactor.name(), ledger, last);
         Ok((events.len(), last, blocked.is_some()))
+    }
+
+    /// Reacts to every wanted event, at most [`CONCURRENCY`] streams at a time, each
+    /// stream's events in order (a stream stops at its first failure outside the domain).
+    /// Returns one outcome per event, in the events' order.
+    fn react_all<'a>(
+        &'a self,
+        reactor: &'a dyn Reactor,
+        events: &'a [RecordedEvent],
+    ) -> BoxFuture<'a, Vec<Outcome>> {
+        Box::pin(self.react_all_inner(reactor, events))
+    }
+
+    async fn react_all_inner(
+        &self,
+        reactor: &dyn Reactor,
+        events: &[RecordedEvent],
+    ) -> Vec<Outcome> {
+        // Each stream's wanted events, in log order; streams in order of first appearance.
+        let mut keys: Vec<&str> = Vec::new();
+        let mut lists: Vec<Vec<usize>> = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if !reactor.wants(e) {
+                continue;
+            }
+            match keys.iter().position(|s| *s == e.stream_id) {
+                Some(k) => lists[k].push(i),
+                None => {
+                    keys.push(&e.stream_id);
+                    lists.push(vec![i]);
+                }
+            }
+        }
+        // Boxed: an unboxed `async` closure here trips the compiler's proof that the step's
+        // future is `Send` (rust-lang/rust#102211).
+        let one_stream = |list: Vec<usize>| -> BoxFuture<'_, Vec<(usize, Outcome)>> {
+            Box::pin(async move {
+                let mut out = Vec::with_capacity(list.len());
+                for i in list {
+                    let outcome = match reactor.react(&self.work, &events[i]).await {
+                        Ok(()) => Outcome::Done,
+                        Err(err) if err.is_transient() => Outcome::Failed(err),
+                        Err(err) => Outcome::Refused(err),
+                    };
+                    let failed = matches!(outcome, Outcome::Failed(_));
+                    count(reactor, outcome.label());
+                    out.push((i, outcome));
+                    if failed {
+                        break;
+                    }
+                }
+                out
+            })
+        };
+        let per_stream = futures_util::stream::iter(lists)
+            .map(one_stream)
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut outcomes: Vec<Outcome> = events.iter().map(|_| Outcome::Skipped).collect();
+        for (i, outcome) in per_stream.into_iter().flatten() {
+            outcomes[i] = outcome;
+        }
+        outcomes
     }
 
     /// Takes (or renews) the lease on a (reactor, ledger); returns its checkpoint and tries,
