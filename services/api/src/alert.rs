@@ -470,18 +470,26 @@ fn payload(
 }
 
 /// The household a raise names: it must exist, be visible to the caller and live in the village.
+/// Checks that the household a warning names exists, is the caller's and lives in the
+/// warning's village; returns the policy book of its province (read with it).
 async fn check_named_household(
     api: &ApiContext,
     caller: &Caller,
     household_id: Uuid,
     village: &str,
-) -> Result<(), ApiError> {
-    let loaded = api
-        .exec
-        .load::<Household>(&StreamId::Household(household_id), StreamRead::default())
-        .await?;
+) -> Result<crate::fold_cache::PolicyFold, ApiError> {
     let not_found = || ApiError::NotFound(format!("no household {household_id}"));
-    let reg = loaded.state.registration.as_ref().ok_or_else(not_found)?;
+    let province = village.get(..2).unwrap_or_default();
+    let (household, book) = api
+        .folds
+        .household_now(household_id, province)
+        .await?
+        .ok_or_else(not_found)?;
+    let reg = household
+        .state
+        .registration
+        .as_ref()
+        .ok_or_else(not_found)?;
     if !caller.covers(reg.village.as_str()) {
         return Err(not_found());
     }
@@ -494,7 +502,7 @@ async fn check_named_household(
             ),
         ));
     }
-    Ok(())
+    Ok(book)
 }
 
 /// Decides the study's application against the household as it is now, without writing: a
@@ -563,7 +571,15 @@ impl AlertMutation {
         let village = region("village", &input.village)?;
         let county = county_of(&village).map_err(ApiError::from)?;
         let at = business_time(input.occurred_at)?;
-        let policy = api.folds.policy(village.province()).await?.state.clone();
+        // The named household's file and the policy book come in one round trip.
+        let policy = match input.household_id {
+            Some(household_id) => {
+                check_named_household(api, caller, household_id, village.as_str()).await?
+            }
+            None => api.folds.policy(village.province()).await?,
+        }
+        .state
+        .clone();
         let alert_id = input.alert_id.unwrap_or(input.command_id);
         let stream =
             StreamRef::in_county(StreamId::Alert(alert_id), &county).map_err(ApiError::from)?;
@@ -583,9 +599,6 @@ impl AlertMutation {
             },
         )
         .under(policy);
-        if let Some(household_id) = input.household_id {
-            check_named_household(api, caller, household_id, village.as_str()).await?;
-        }
         let raised = raise_alert(&api.exec, &stream, &meta, &raise)
             .await
             .map_err(ApiError::from)?;

@@ -150,6 +150,47 @@ pub struct Reactors {
     work: Executor,
     reactors: Vec<Arc<dyn Reactor>>,
     checkpoints: Checkpoints,
+    /// Reactions done in this process whose step has not moved its checkpoint yet.
+    reacted: Reacted,
+}
+
+/// (reactor, ledger, seq) of an event reacted to.
+type ReactedEvent = (&'static str, String, i64);
+
+/// The reactions this process has done ahead of its checkpoints (which move at the end of a
+/// step): a request waiting on one reaction is answered when that reaction's command has
+/// landed, not when the whole step's checkpoint is written (a commit later). Entries go when
+/// the checkpoint passes them; another process's reactions are seen through the checkpoint.
+#[derive(Clone, Default)]
+struct Reacted {
+    done: Arc<std::sync::Mutex<std::collections::HashSet<ReactedEvent>>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Reacted {
+    fn insert(&self, reactor: &'static str, ledger: &str, seq: i64) {
+        self.done
+            .lock()
+            .expect("reacted set")
+            .insert((reactor, ledger.to_owned(), seq));
+        self.changed.notify_waiters();
+    }
+
+    fn contains(&self, reactor: &str, ledger: &str, seq: i64) -> bool {
+        self.done
+            .lock()
+            .expect("reacted set")
+            .iter()
+            .any(|(r, l, s)| *r == reactor && l == ledger && *s == seq)
+    }
+
+    /// Forgets what the checkpoint of (reactor, ledger) now covers.
+    fn passed(&self, reactor: &str, ledger: &str, checkpoint: i64) {
+        self.done
+            .lock()
+            .expect("reacted set")
+            .retain(|(r, l, s)| !(*r == reactor && l == ledger && *s <= checkpoint));
+    }
 }
 
 impl Reactors {
@@ -162,6 +203,7 @@ impl Reactors {
             work: exec.clone(),
             exec,
             reactors,
+            reacted: Reacted::default(),
         }
     }
 
@@ -327,6 +369,7 @@ impl Reactors {
             return Ok((0, checkpoint, false));
         }
         self.checkpoints.publish(reactor.name(), ledger, last);
+        self.reacted.passed(reactor.name(), ledger, last);
         Ok((events.len(), last, blocked.is_some()))
     }
 
@@ -367,8 +410,12 @@ impl Reactors {
             Box::pin(async move {
                 let mut out = Vec::with_capacity(list.len());
                 for i in list {
-                    let outcome = match reactor.react(&self.work, &events[i]).await {
-                        Ok(()) => Outcome::Done,
+                    let e = &events[i];
+                    let outcome = match reactor.react(&self.work, e).await {
+                        Ok(()) => {
+                            self.reacted.insert(reactor.name(), &e.ledger, e.seq);
+                            Outcome::Done
+                        }
                         Err(err) if err.is_transient() => Outcome::Failed(err),
                         Err(err) => Outcome::Refused(err),
                     };
@@ -500,6 +547,33 @@ impl Reactors {
         Ok(())
     }
 
+    /// Whether `reactor` has reacted to `seq` of `ledger` (in this process) or its checkpoint
+    /// got past it, waiting at most `timeout`.
+    async fn reached(
+        &self,
+        reactor: &str,
+        ledger: &str,
+        seq: i64,
+        timeout: Duration,
+    ) -> Result<bool, CommandError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.reacted.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.reacted.contains(reactor, ledger, seq) {
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::select! {
+                _ = &mut notified => {}
+                reached = self.checkpoints.wait_for(reactor, ledger, seq, left) => {
+                    return Ok(reached?);
+                }
+            }
+        }
+    }
+
     /// Read-your-writes for reactions: waits (at most `timeout`) until `reactor` got past
     /// `seq` of `ledger`, then says what became of its reaction `reaction` to that event.
     pub async fn follow_up(
@@ -510,11 +584,7 @@ impl Reactors {
         seq: i64,
         timeout: Duration,
     ) -> Result<FollowUp, CommandError> {
-        if !self
-            .checkpoints
-            .wait_for(reactor, ledger.as_str(), seq, timeout)
-            .await?
-        {
+        if !self.reached(reactor, ledger.as_str(), seq, timeout).await? {
             return Ok(FollowUp::Pending);
         }
         let parked: Option<StuckRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
