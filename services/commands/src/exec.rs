@@ -141,6 +141,23 @@ impl Executor {
         if let Some(answer) = self.previous_answer(stream, meta).await? {
             return Ok(answer);
         }
+        self.execute_unanswered::<D, B>(stream, meta, build).await
+    }
+
+    /// [`execute`](Self::execute) for a caller that has already asked the log whether the
+    /// command id was applied (and found it was not): one round trip less. A retry that races
+    /// with its first attempt is still answered by the append's own idempotency check.
+    pub async fn execute_unanswered<D, B>(
+        &self,
+        stream: &StreamRef,
+        meta: &CommandMeta,
+        build: impl Fn(&D::State) -> Result<Command<B>, CommandError>,
+    ) -> Result<Appended, CommandError>
+    where
+        D: Decider<Command = Command<B>>,
+        D::Event: Fact + Serialize + DeserializeOwned + Send + Sync,
+        D::Error: DomainError,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -71,7 +71,7 @@ pub async fn raise_alert(
         let outcome = match holder.as_deref().and_then(StreamId::parse) {
             Some(open) => record_duplicate(exec, open, meta, raise).await,
             None => exec
-                .execute::<Alert, _>(stream, meta, |_| Ok(raise.clone()))
+                .execute_unanswered::<Alert, _>(stream, meta, |_| Ok(raise.clone()))
                 .await
                 .map(|appended| Raised {
                     appended,
@@ -106,7 +106,7 @@ async fn record_duplicate(
         .duplicate_report()
         .ok_or_else(|| CommandError::internal("a raise has a duplicate report"))?;
     let appended = exec
-        .execute::<Alert, _>(&target, meta, |_| Ok(report.clone()))
+        .execute_unanswered::<Alert, _>(&target, meta, |_| Ok(report.clone()))
         .await?;
     Ok(Raised {
         appended,

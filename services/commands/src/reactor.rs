@@ -154,6 +154,16 @@ pub struct Reactors {
     reacted: Reacted,
 }
 
+/// How a follow-up found its reaction.
+enum Reached {
+    /// Not within the wait.
+    No,
+    /// Done by this process (so not refused).
+    ReactedHere,
+    /// The reactor's checkpoint is past the event (done or parked, here or elsewhere).
+    Checkpoint,
+}
+
 /// (reactor, ledger, seq) of an event reacted to.
 type ReactedEvent = (&'static str, String, i64);
 
@@ -555,20 +565,20 @@ impl Reactors {
         ledger: &str,
         seq: i64,
         timeout: Duration,
-    ) -> Result<bool, CommandError> {
+    ) -> Result<Reached, CommandError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.reacted.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.reacted.contains(reactor, ledger, seq) {
-                return Ok(true);
+                return Ok(Reached::ReactedHere);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             tokio::select! {
                 _ = &mut notified => {}
                 reached = self.checkpoints.wait_for(reactor, ledger, seq, left) => {
-                    return Ok(reached?);
+                    return Ok(if reached? { Reached::Checkpoint } else { Reached::No });
                 }
             }
         }
@@ -584,19 +594,15 @@ impl Reactors {
         seq: i64,
         timeout: Duration,
     ) -> Result<FollowUp, CommandError> {
-        if !self.reached(reactor, ledger.as_str(), seq, timeout).await? {
-            return Ok(FollowUp::Pending);
-        }
-        let parked: Option<StuckRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{STUCK_SELECT} and f.reactor = $1 and f.ledger = $2 and f.seq = $3"
-        )))
-        .bind(reactor)
-        .bind(ledger.as_str())
-        .bind(seq)
-        .fetch_optional(self.exec.pool())
-        .await?;
-        if let Some(row) = parked {
-            return Ok(FollowUp::Refused(row.into()));
+        match self.reached(reactor, ledger.as_str(), seq, timeout).await? {
+            Reached::No => return Ok(FollowUp::Pending),
+            // Reacted to in this process without a refusal: nothing can be parked.
+            Reached::ReactedHere => {}
+            Reached::Checkpoint => {
+                if let Some(stuck) = self.parked(reactor, ledger, seq).await? {
+                    return Ok(FollowUp::Refused(stuck));
+                }
+            }
         }
         let event = {
             let mut conn = self.exec.pool().acquire().await?;
@@ -615,6 +621,24 @@ impl Reactors {
                 .await?
                 .map(|(_, appended)| appended),
         ))
+    }
+
+    /// The parked reaction of `reactor` to `seq` of `ledger`, if any.
+    async fn parked(
+        &self,
+        reactor: &str,
+        ledger: &LedgerId,
+        seq: i64,
+    ) -> Result<Option<Stuck>, CommandError> {
+        let parked: Option<StuckRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{STUCK_SELECT} and f.reactor = $1 and f.ledger = $2 and f.seq = $3"
+        )))
+        .bind(reactor)
+        .bind(ledger.as_str())
+        .bind(seq)
+        .fetch_optional(self.exec.pool())
+        .await?;
+        Ok(parked.map(Stuck::from))
     }
 
     /// Every reaction that does not go through in the ledgers a region-code prefix covers
