@@ -87,7 +87,8 @@ async fn a_household_goes_from_a_medical_insurance_alert_to_risk_removal() {
     let h = register(&app, &cast.grid, VILLAGE, 1, days_ago(300)).await;
 
     // 研判预警: the medical-insurance feed flags the household; the village answers first.
-    let raised = ok(&app, &cast.county, "raiseAlert", "RaiseAlertInput", "alert { id }", json!({
+    // `followUp` selected: the answer waits for the household's file to record the link.
+    let raised = ok(&app, &cast.county, "raiseAlert", "RaiseAlertInput", "alert { id } followUp { done }", json!({
         "commandId": Uuid::now_v7(), "village": VILLAGE, "householdId": h, "source": "DEPARTMENT_DATA",
         "department": "MEDICAL_INSURANCE", "triggerCode": "MEDICAL_OUT_OF_POCKET",
         "triggerText": "年度个人自付医疗费用超过 2 万元", "severity": "HIGH", "occurredAt": days_ago(290),
@@ -97,7 +98,7 @@ async fn a_household_goes_from_a_medical_insurance_alert_to_risk_removal() {
         "commandId": Uuid::now_v7(), "alertId": alert, "findings": "入户核实：住院自付费用高", "riskConfirmed": true,
         "occurredAt": days_ago(289),
     })).await;
-    ok(&app, &cast.township, "recordSecondRoundStudy", "SecondRoundStudyInput", "alert { status { code } }", json!({
+    ok(&app, &cast.township, "recordSecondRoundStudy", "SecondRoundStudyInput", "alert { status { code } } followUp { done }", json!({
         "commandId": Uuid::now_v7(), "alertId": alert, "decision": "START_IDENTIFICATION",
         "measure": { "measureType": "MEDICAL", "description": "落实医疗救助" },
         "application": { "signedAuthorisation": true, "statement": "因病支出骤增", "attachments": [HASH] },

@@ -232,7 +232,9 @@ pub struct AlertPayload {
     /// Set when a raised warning repeated an open alert (same household and trigger): it was
     /// recorded on that alert (`duplicates` + 1) instead of opening a new one.
     pub linked_to: Option<Uuid>,
-    /// The household follow-up of this command, if it has one.
+    /// The household follow-up of this command, if it has one. Waited for (at most 5 s) only
+    /// when selected: a caller that does not need it (a department's import) is answered as
+    /// soon as the alert's own command has landed.
     pub follow_up: Option<AlertFollowUp>,
 }
 
@@ -367,6 +369,11 @@ async fn alert_stream(api: &ApiContext, id: Uuid) -> Result<StreamRef, ApiError>
         .await?)
 }
 
+/// Whether the caller selected `followUp` (only then is the reaction waited for).
+fn wants_follow_up(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("followUp").exists()
+}
+
 /// Runs one command on an existing alert.
 async fn run_alert(
     api: &ApiContext,
@@ -403,7 +410,7 @@ async fn alert_step<I: serde::Serialize>(
     let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
     let view = read_alert(api, caller, alert_id).await?;
     let follow = match (reaction, view.household_id) {
-        (Some((command, reaction)), Some(household_id)) => {
+        (Some((command, reaction)), Some(household_id)) if wants_follow_up(ctx) => {
             Some(follow_up(api, household_id, command, reaction, &appended).await?)
         }
         _ => None,
@@ -603,7 +610,7 @@ impl AlertMutation {
             .await
             .map_err(ApiError::from)?;
         let follow = match (input.household_id, raised.linked_to) {
-            (Some(household_id), None) => {
+            (Some(household_id), None) if wants_follow_up(ctx) => {
                 Some(follow_up(api, household_id, "linkAlert", LINK, &raised.appended).await?)
             }
             _ => None,
@@ -692,10 +699,10 @@ impl AlertMutation {
         };
         let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
         let follow = match opening {
-            Some(household_id) => {
+            Some(household_id) if wants_follow_up(ctx) => {
                 Some(follow_up(api, household_id, "applyForMonitoring", APPLY, &appended).await?)
             }
-            None => None,
+            _ => None,
         };
         let view = read_alert(api, caller, input.alert_id).await?;
         Ok(payload(view, &appended, None, follow))
