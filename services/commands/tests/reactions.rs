@@ -146,3 +146,66 @@ async fn a_refused_reaction_is_parked_listed_and_retried_until_it_goes_through(
     assert_eq!(version, 2);
     assert!(reactors.stuck(VILLAGE).await.unwrap().is_empty());
 }
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn two_processes_following_a_backlog_from_the_start_make_every_reaction_once(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let exec = executor(options).await;
+    // 150 alerts on 150 households: 300 events, more than one step's batch.
+    let count = 150u128;
+    let cmd = register();
+    for k in 0..count {
+        let household = id(20_000 + k);
+        let meta = CommandMeta::new(Uuid::now_v7(), &k, "register");
+        exec.execute::<Household, _>(&household_stream(household), &meta, |_| Ok(cmd.clone()))
+            .await
+            .unwrap();
+        raise(&exec, id(30_000 + k), household).await;
+    }
+    // Two server processes, each with its own reactors, both following from the first event.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let first = Reactors::standard(exec.clone());
+    let second = Reactors::standard(exec.clone());
+    let mut tasks = first.spawn(exec.store().commits(), stop.clone());
+    tasks.extend(second.spawn(exec.store().commits(), stop));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let behind: i64 = sqlx::query_scalar(
+            "select count(*) from es.stream where stream_type = 'household' and version < 2",
+        )
+        .fetch_one(exec.pool())
+        .await
+        .unwrap();
+        if behind == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{behind} files not linked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Let both go over everything once more, then stop them.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop_tx.send(true).unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for k in 0..count {
+        let (state, version) = file(&exec, id(20_000 + k)).await;
+        assert_eq!(version, 2, "household {k} linked once");
+        assert_eq!(
+            state.open_alerts.into_iter().collect::<Vec<_>>(),
+            vec![id(30_000 + k)]
+        );
+    }
+    let links: i64 =
+        sqlx::query_scalar("select count(*) from es.event where event_type = 'AlertLinked'")
+            .fetch_one(exec.pool())
+            .await
+            .unwrap();
+    assert_eq!(links, count as i64, "one link per alert");
+    assert!(first.stuck(COUNTY).await.unwrap().is_empty());
+}
