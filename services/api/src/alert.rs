@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use dixian_commands::alert_reactions::{self, APPLY, CLOSE, LINK};
+use dixian_commands::alert_reactions::{self, FollowUpKind};
 use dixian_commands::raise::raise_alert;
 use dixian_commands::stream::county_of;
 use dixian_commands::{CommandMeta, FollowUp, StreamRef};
@@ -393,42 +393,42 @@ async fn run_alert(
 }
 
 /// One step on an existing alert, answered with the alert after it: the business time, the
-/// idempotency of `mutation` with `input`, and — for a step the household's file reacts to —
-/// the `(command, reaction)` awaited on the alert's household.
+/// idempotency of `mutation` with `input`, and — for a step the household's file reacts to
+/// ([`FollowUpKind::after`]) — the follow-up on the alert's household, when selected.
 async fn alert_step<I: serde::Serialize>(
     ctx: &Context<'_>,
     mutation: &str,
     input: &I,
     (command_id, alert_id, occurred_at): (Uuid, Uuid, Option<DateTime<Utc>>),
     body: impl Into<AlertCommand>,
-    reaction: Option<(&str, &str)>,
 ) -> Result<AlertPayload, ApiError> {
+    let body: AlertCommand = body.into();
+    let kind = FollowUpKind::after(&body);
     let (caller, api) = (caller(ctx)?, api(ctx));
     let at = business_time(occurred_at)?;
     let stream = alert_stream(api, alert_id).await?;
     let meta = CommandMeta::new(command_id, input, mutation);
     let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
     let view = read_alert(api, caller, alert_id).await?;
-    let follow = match (reaction, view.household_id) {
-        (Some((command, reaction)), Some(household_id)) if wants_follow_up(ctx) => {
-            Some(follow_up(api, household_id, command, reaction, &appended).await?)
+    let follow = match (kind, view.household_id) {
+        (Some(kind), Some(household_id)) if wants_follow_up(ctx) => {
+            Some(follow_up(api, household_id, kind, &appended).await?)
         }
         _ => None,
     };
     Ok(payload(view, &appended, None, follow))
 }
 
-/// Waits (bounded) for the alert reactor's `reaction` to the event `appended` recorded.
+/// Waits (bounded) for the alert reactor's follow-up `kind` to the event `appended` recorded.
 async fn follow_up(
     api: &ApiContext,
     household_id: Uuid,
-    command: &str,
-    reaction: &str,
+    kind: FollowUpKind,
     appended: &Appended,
 ) -> Result<AlertFollowUp, ApiError> {
     let mut out = AlertFollowUp {
         household_id,
-        command: command.to_owned(),
+        command: kind.command().to_owned(),
         done: false,
         pending: false,
         position: None,
@@ -440,7 +440,7 @@ async fn follow_up(
         .reactors
         .follow_up(
             alert_reactions::NAME,
-            reaction,
+            kind.reaction(),
             &appended.ledger,
             appended.last_seq,
             FOLLOW_UP_WAIT,
@@ -611,7 +611,7 @@ impl AlertMutation {
             .map_err(ApiError::from)?;
         let follow = match (input.household_id, raised.linked_to) {
             (Some(household_id), None) if wants_follow_up(ctx) => {
-                Some(follow_up(api, household_id, "linkAlert", LINK, &raised.appended).await?)
+                Some(follow_up(api, household_id, FollowUpKind::Link, &raised.appended).await?)
             }
             _ => None,
         };
@@ -637,7 +637,7 @@ impl AlertMutation {
             attachments: attachments("attachments", &input.attachments)?,
         };
         let ids = (input.command_id, input.alert_id, input.occurred_at);
-        Ok(alert_step(ctx, "recordFirstRoundFeedback", &input, ids, body, None).await?)
+        Ok(alert_step(ctx, "recordFirstRoundFeedback", &input, ids, body).await?)
     }
 
     /// 二轮研判 — the township's study and measure (一户一档一研究一措施): start identification,
@@ -700,7 +700,7 @@ impl AlertMutation {
         let appended = run_alert(api, caller, &stream, &meta, at, body).await?;
         let follow = match opening {
             Some(household_id) if wants_follow_up(ctx) => {
-                Some(follow_up(api, household_id, "applyForMonitoring", APPLY, &appended).await?)
+                Some(follow_up(api, household_id, FollowUpKind::Apply, &appended).await?)
             }
             _ => None,
         };
@@ -719,8 +719,7 @@ impl AlertMutation {
             note: input.note.clone(),
         };
         let ids = (input.command_id, input.alert_id, input.occurred_at);
-        let reaction = Some(("closeLinkedAlert", CLOSE));
-        Ok(alert_step(ctx, "closeAlert", &input, ids, body, reaction).await?)
+        Ok(alert_step(ctx, "closeAlert", &input, ids, body).await?)
     }
 
     /// 督办 — escalate an alert whose owed round is past its deadline (once per round).
@@ -733,7 +732,7 @@ impl AlertMutation {
             note: input.note.clone(),
         };
         let ids = (input.command_id, input.alert_id, input.occurred_at);
-        Ok(alert_step(ctx, "escalateAlert", &input, ids, body, None).await?)
+        Ok(alert_step(ctx, "escalateAlert", &input, ids, body).await?)
     }
 }
 

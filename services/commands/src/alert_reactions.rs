@@ -10,11 +10,12 @@
 //! time, under the household's province's policy.
 
 use chrono::{DateTime, Utc};
-use dixian_domain::alert::{Alert, AlertEvent};
+use dixian_domain::alert::{Alert, AlertCommand, AlertEvent};
 use dixian_domain::household::{
     ApplyForMonitoring, CloseLinkedAlert, Household, HouseholdCommand, LinkAlert,
 };
 use dixian_domain::policy::Policy;
+use dixian_domain::vocab::StudyDecision;
 use dixian_domain::{Actor, Command, StreamId, china_date};
 use dixian_store::{BoxFuture, RecordedEvent, StreamRead};
 use uuid::Uuid;
@@ -28,22 +29,83 @@ pub struct AlertReactions;
 /// The reactor's name (its checkpoint, and part of every command id it derives).
 pub const NAME: &str = "alert-followups";
 
-/// The reactions' names, as they enter the derived command ids.
-pub const LINK: &str = "link-alert";
-pub const APPLY: &str = "apply-for-monitoring";
-pub const CLOSE: &str = "close-linked-alert";
+/// One follow-up on the household's file: the one table of them, used by the reactor (which
+/// alert event calls for which), by the alert mutations and the demo (which follow-up a command
+/// they ran will call for, to wait on it) and for the names in derived ids and answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUpKind {
+    /// `AlertRaised` naming a household → `LinkAlert`.
+    Link,
+    /// `SecondRoundStudyRecorded` starting identification with the household's application →
+    /// `ApplyForMonitoring`.
+    Apply,
+    /// `AlertClosed` → `CloseLinkedAlert` (nothing when the alert names no household).
+    Close,
+}
+
+impl FollowUpKind {
+    /// Its name in derived command ids: never change one (stored ids derive from it).
+    pub const fn reaction(self) -> &'static str {
+        match self {
+            Self::Link => "link-alert",
+            Self::Apply => "apply-for-monitoring",
+            Self::Close => "close-linked-alert",
+        }
+    }
+
+    /// The household command it issues, as the API names it.
+    pub const fn command(self) -> &'static str {
+        match self {
+            Self::Link => "linkAlert",
+            Self::Apply => "applyForMonitoring",
+            Self::Close => "closeLinkedAlert",
+        }
+    }
+
+    /// The follow-up an alert event calls for.
+    pub fn of(event: &AlertEvent) -> Option<Self> {
+        match event {
+            AlertEvent::AlertRaised {
+                household_id: Some(_),
+                ..
+            } => Some(Self::Link),
+            AlertEvent::SecondRoundStudyRecorded {
+                opens_identification: true,
+                application: Some(_),
+                ..
+            } => Some(Self::Apply),
+            AlertEvent::AlertClosed { .. } => Some(Self::Close),
+            _ => None,
+        }
+    }
+
+    /// The follow-up a command on an alert calls for once its event is recorded, for a caller
+    /// that waits on it (a study's application is kept only for a matched household: the
+    /// reaction then finds nothing to do, and says so). Kept equal to [`of`](Self::of) over
+    /// the decided events by a test.
+    pub fn after(command: &AlertCommand) -> Option<Self> {
+        match command {
+            AlertCommand::RaiseAlert(r) if r.household_id.is_some() => Some(Self::Link),
+            AlertCommand::RecordSecondRoundStudy(s)
+                if s.decision == StudyDecision::StartIdentification && s.application.is_some() =>
+            {
+                Some(Self::Apply)
+            }
+            AlertCommand::CloseAlert(_) => Some(Self::Close),
+            _ => None,
+        }
+    }
+}
 
 impl Reactor for AlertReactions {
     fn name(&self) -> &'static str {
         NAME
     }
 
+    /// Every alert event: which ones call for a follow-up is [`FollowUpKind::of`] on the
+    /// decoded event, not a match on type names.
     fn wants(&self, e: &RecordedEvent) -> bool {
         e.stream_type == "alert"
-            && matches!(
-                e.event_type.as_str(),
-                "AlertRaised" | "SecondRoundStudyRecorded" | "AlertClosed"
-            )
     }
 
     fn react<'a>(
@@ -58,43 +120,54 @@ impl Reactor for AlertReactions {
             let event: AlertEvent = e.decode().map_err(|err| {
                 CommandError::internal(format!("alert event {} does not decode: {err}", e.seq))
             })?;
-            match event {
-                AlertEvent::AlertRaised {
-                    household_id: Some(household_id),
-                    by,
-                    at,
-                    ..
-                } => {
+            let Some(kind) = FollowUpKind::of(&event) else {
+                return Ok(());
+            };
+            match (kind, event) {
+                (
+                    FollowUpKind::Link,
+                    AlertEvent::AlertRaised {
+                        household_id: Some(household_id),
+                        by,
+                        at,
+                        ..
+                    },
+                ) => {
                     let link = LinkAlert { alert_id };
-                    on_household(exec, e, LINK, household_id, by, at, link.into()).await
+                    on_household(exec, e, kind, household_id, by, at, link.into()).await
                 }
-                AlertEvent::SecondRoundStudyRecorded {
-                    opens_identification: true,
-                    application: Some(application),
-                    by,
-                    at,
-                    ..
-                } => {
+                (
+                    FollowUpKind::Apply,
+                    AlertEvent::SecondRoundStudyRecorded {
+                        application: Some(application),
+                        by,
+                        at,
+                        ..
+                    },
+                ) => {
                     let Some((household_id, raised_at)) = matched(exec, alert_id).await? else {
                         return Ok(());
                     };
                     let apply = ApplyForMonitoring {
                         // The application's id, like the command's, derives from the study.
-                        application_id: reaction_meta(e, APPLY).command_id,
+                        application_id: reaction_meta(e, kind.reaction()).command_id,
                         signed_authorisation: application.signed_authorisation,
                         clue_found_on: Some(china_date(raised_at)),
                         source_alert: Some(alert_id),
                         statement: application.statement,
                         attachments: application.attachments,
                     };
-                    on_household(exec, e, APPLY, household_id, by, at, apply.into()).await
+                    on_household(exec, e, kind, household_id, by, at, apply.into()).await
                 }
-                AlertEvent::AlertClosed {
-                    disposition,
-                    by,
-                    at,
-                    ..
-                } => {
+                (
+                    FollowUpKind::Close,
+                    AlertEvent::AlertClosed {
+                        disposition,
+                        by,
+                        at,
+                        ..
+                    },
+                ) => {
                     let Some((household_id, _)) = matched(exec, alert_id).await? else {
                         return Ok(());
                     };
@@ -102,7 +175,7 @@ impl Reactor for AlertReactions {
                         alert_id,
                         disposition: Some(disposition),
                     };
-                    on_household(exec, e, CLOSE, household_id, by, at, close.into()).await
+                    on_household(exec, e, kind, household_id, by, at, close.into()).await
                 }
                 _ => Ok(()),
             }
@@ -125,12 +198,12 @@ async fn matched(
         .and_then(|r| r.household_id.map(|h| (h, r.raised_at))))
 }
 
-/// Issues one household command as the reaction `reaction` to `e`. A raise names only a
+/// Issues one household command as the follow-up `kind` to `e`. A raise names only a
 /// household of its own village, so the household lives in the alert's ledger.
 async fn on_household(
     exec: &Executor,
     e: &RecordedEvent,
-    reaction: &str,
+    kind: FollowUpKind,
     household_id: Uuid,
     by: Actor,
     at: DateTime<Utc>,
@@ -142,7 +215,7 @@ async fn on_household(
         .load::<Policy>(&StreamId::Policy(province), StreamRead::default())
         .await?
         .state;
-    let meta = reaction_meta(e, reaction);
+    let meta = reaction_meta(e, kind.reaction());
     let command = Command::new(by, at, body).under(policy);
     exec.execute::<Household, _>(&stream, &meta, |_| Ok(command.clone()))
         .await?;

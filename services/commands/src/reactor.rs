@@ -300,7 +300,16 @@ impl Reactors {
         // A token per step: two steps never hold one (reactor, ledger), in one process or two.
         let token = Uuid::new_v4();
         let Some((checkpoint, attempts)) = self.lease(reactor, ledger, token).await? else {
-            return Ok((0, 0, false)); // another process holds it
+            // Another process holds it: report where the checkpoint stands (not 0, which the
+            // lag gauge would read as the whole ledger being behind).
+            let stored: i64 = sqlx::query_scalar(
+                "select seq from es.reactor_checkpoint where reactor = $1 and ledger = $2",
+            )
+            .bind(reactor.name())
+            .bind(ledger)
+            .fetch_one(pool)
+            .await?;
+            return Ok((0, stored, false));
         };
         let events = {
             let mut conn = pool.acquire().await?;

@@ -209,3 +209,73 @@ async fn two_processes_following_a_backlog_from_the_start_make_every_reaction_on
     assert_eq!(links, count as i64, "one link per alert");
     assert!(first.stuck(COUNTY).await.unwrap().is_empty());
 }
+
+#[sqlx::test(migrator = "dixian_store::db::MIGRATOR")]
+async fn a_step_that_finds_another_process_at_work_reports_the_checkpoint_where_it_stands(
+    _o: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let exec = executor(options).await;
+    let household = register_household(&exec).await;
+    raise(&exec, id(7003), household).await;
+    let reactors = Reactors::standard(exec.clone());
+    reactors.catch_up().await.unwrap();
+    let head: i64 = sqlx::query_scalar("select last_seq from es.ledger where ledger = $1")
+        .bind(COUNTY)
+        .fetch_one(exec.pool())
+        .await
+        .unwrap();
+    // Another process leases the (reactor, ledger) for its step.
+    sqlx::query(
+        "update es.reactor_checkpoint set leased_by = gen_random_uuid(),
+                lease_until = clock_timestamp() + interval '1 minute' where reactor = $1",
+    )
+    .bind(NAME)
+    .execute(exec.pool())
+    .await
+    .unwrap();
+    let reactor = dixian_commands::alert_reactions::AlertReactions;
+    let (seen, checkpoint, blocked) = reactors.step(&reactor, COUNTY).await.unwrap();
+    assert_eq!(seen, 0, "it leaves the ledger to the holder");
+    assert!(!blocked);
+    assert!(checkpoint > 0, "not the start of the ledger");
+    let stored: i64 =
+        sqlx::query_scalar("select seq from es.reactor_checkpoint where reactor = $1")
+            .bind(NAME)
+            .fetch_one(exec.pool())
+            .await
+            .unwrap();
+    assert_eq!(checkpoint, stored);
+    assert!(stored <= head);
+}
+
+#[test]
+fn the_follow_up_a_command_waits_for_is_the_one_its_event_calls_for() {
+    use dixian_commands::alert_reactions::FollowUpKind;
+    let raise_for = |household: Option<Uuid>| {
+        Command::new(
+            grid_worker(),
+            day(1),
+            RaiseAlert {
+                alert_id: id(7100),
+                source: AlertSource::GridScreening,
+                department: None,
+                trigger_code: "MEDICAL_OUT_OF_POCKET".into(),
+                trigger_text: "住院自付费用较高".into(),
+                severity: Severity::High,
+                household_id: household,
+                village: code(VILLAGE),
+            },
+        )
+        .under(policy())
+    };
+    for household in [Some(id(9000)), None] {
+        let cmd = raise_for(household);
+        let events = <Alert as dixian_domain::Decider>::decide(&cmd, &Default::default()).unwrap();
+        assert_eq!(
+            events.iter().find_map(FollowUpKind::of),
+            FollowUpKind::after(&cmd.body),
+            "household {household:?}"
+        );
+    }
+}

@@ -1376,13 +1376,10 @@ async fn run_op(services: &Services, op: &Op) -> anyhow::Result<()> {
                 .map_err(refused)?;
             // The household's next step may need the reaction on its file (a removal waits for
             // its open alerts), so the plan waits for it as a client would.
-            let reaction = match &c.body {
-                AlertCommand::RaiseAlert(r) if r.household_id.is_some() => {
-                    Some(alert_reactions::LINK)
-                }
-                AlertCommand::CloseAlert(_) => Some(alert_reactions::CLOSE),
-                _ => None,
-            };
+            // (The demo files applications itself, so it waits for links and closes only.)
+            let reaction = alert_reactions::FollowUpKind::after(&c.body)
+                .filter(|k| *k != alert_reactions::FollowUpKind::Apply)
+                .map(alert_reactions::FollowUpKind::reaction);
             if let Some(reaction) = reaction {
                 let follow = services
                     .reactors
