@@ -344,10 +344,10 @@ async fn load_demo(
         households,
         ..demo::DemoOptions::default()
     };
-    let report = demo::load_with(services, &options)
+    let report = demo::load_with(&services.api, &options)
         .await
         .context("loading the demo district failed")?;
-    demo::print_report(&report, services, config.listen, hours)
+    demo::print_report(&report, &services.auth, config.listen, hours)
 }
 
 async fn serve(config: Config, demo_households: Option<usize>) -> anyhow::Result<()> {

@@ -85,7 +85,7 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
         workers: 8,
         ..DemoOptions::default()
     };
-    let report = demo::load_with(&services, &options).await.unwrap();
+    let report = demo::load_with(&services.api, &options).await.unwrap();
     assert!(!report.already_loaded);
     assert_eq!(report.households, 200);
     assert!(report.new_events > 1000, "{} events", report.new_events);
@@ -255,12 +255,12 @@ async fn the_demo_district_loads_through_the_log_and_a_second_load_appends_nothi
 
     // A second load finds the marker; a forced one runs every command as a duplicate.
     let before = heads(&services).await;
-    let again = demo::load_with(&services, &options).await.unwrap();
+    let again = demo::load_with(&services.api, &options).await.unwrap();
     assert!(again.already_loaded);
     assert_eq!(again.new_events, 0);
     assert_eq!(heads(&services).await, before);
     let forced = demo::load_with(
-        &services,
+        &services.api,
         &DemoOptions {
             force: true,
             ..options.clone()

@@ -61,7 +61,10 @@ use dixian_domain::{
 use dixian_store::{ExpectedVersion, LedgerId};
 use uuid::Uuid;
 
-use crate::Services;
+/// The demo loads through the API's context (store, executor, reactors, pool); the name keeps
+/// the loader's text as it was in the server crate.
+use dixian_api::ApiContext as Services;
+use dixian_api::Auth;
 
 /// Linzi District.
 pub const COUNTY: &str = "370305";
@@ -152,7 +155,7 @@ pub async fn load_with(services: &Services, options: &DemoOptions) -> anyhow::Re
     if options.households < MIN_HOUSEHOLDS {
         bail!("the demo needs at least {MIN_HOUSEHOLDS} households");
     }
-    let api = &services.api;
+    let api = services;
     let county = LedgerId::parse(COUNTY).map_err(|e| anyhow!("{e}"))?;
     let province = LedgerId::parse(PROVINCE_LEDGER).map_err(|e| anyhow!("{e}"))?;
     services.store.open_ledger(&province).await?;
@@ -273,11 +276,11 @@ async fn seed_policy(api: &ApiContext, seed: u64) -> anyhow::Result<()> {
 /// Prints the report, a token per role and example queries against `listen`.
 pub fn print_report(
     report: &DemoReport,
-    services: &Services,
+    auth: &Auth,
     listen: SocketAddr,
     hours: i64,
 ) -> anyhow::Result<()> {
-    println!("{}", render(report, services, listen, hours)?);
+    println!("{}", render(report, auth, listen, hours)?);
     Ok(())
 }
 
@@ -288,7 +291,7 @@ fn env_name(role: Role) -> String {
 /// The report as text: what is loaded, tokens, example queries.
 pub fn render(
     report: &DemoReport,
-    services: &Services,
+    auth: &Auth,
     listen: SocketAddr,
     hours: i64,
 ) -> anyhow::Result<String> {
@@ -348,8 +351,7 @@ pub fn render(
             role: u.role,
             jurisdiction: u.jurisdiction.clone(),
         };
-        let token = services
-            .auth
+        let token = auth
             .issue(&caller, now, now + TimeDelta::hours(hours))
             .map_err(|e| anyhow!("{}", e.message()))?;
         writeln!(
@@ -1356,7 +1358,7 @@ async fn run_plans(
 }
 
 async fn run_op(services: &Services, op: &Op) -> anyhow::Result<()> {
-    let exec = &services.api.exec;
+    let exec = &services.exec;
     let refused = |e: CommandError| anyhow!("demo command {} was refused: {}", op.key, e.message());
     match &op.cmd {
         Cmd::Household(c) => {
