@@ -24,7 +24,7 @@ use dixian_domain::alert::{
 };
 use dixian_domain::household::{ApplyForMonitoring, Household, HouseholdCommand};
 use dixian_domain::vocab::StudyDecision as DomainStudyDecision;
-use dixian_domain::{Actor, Command, Decider, DomainError, ErrorKind, Role, StreamId};
+use dixian_domain::{Actor, Command, Decider, DomainError, ErrorKind, RegionCode, Role, StreamId};
 use dixian_projections::casework::queries::{self, AlertFilter, AlertRow};
 use dixian_store::{Appended, RecordedEvent, StreamRead};
 use serde::Serialize;
@@ -383,8 +383,7 @@ async fn run_alert(
     at: DateTime<Utc>,
     body: impl Into<AlertCommand>,
 ) -> Result<Appended, ApiError> {
-    let province = stream.ledger.as_str().get(..2).unwrap_or_default();
-    let policy = api.folds.policy(province).await?.state.clone();
+    let policy = api.folds.policy(&stream.province()).await?.state.clone();
     let command = Command::new(domain_actor(caller), at, body).under(policy);
     Ok(api
         .exec
@@ -483,13 +482,12 @@ async fn check_named_household(
     api: &ApiContext,
     caller: &Caller,
     household_id: Uuid,
-    village: &str,
+    village: &RegionCode,
 ) -> Result<crate::fold_cache::PolicyFold, ApiError> {
     let not_found = || ApiError::NotFound(format!("no household {household_id}"));
-    let province = village.get(..2).unwrap_or_default();
     let (household, book) = api
         .folds
-        .household_now(household_id, province)
+        .household_now(household_id, village.province())
         .await?
         .ok_or_else(not_found)?;
     let reg = household
@@ -500,7 +498,7 @@ async fn check_named_household(
     if !caller.covers(reg.village.as_str()) {
         return Err(not_found());
     }
-    if reg.village.as_str() != village {
+    if reg.village != *village {
         return Err(ApiError::bad_input(
             "village",
             format!(
@@ -581,7 +579,7 @@ impl AlertMutation {
         // The named household's file and the policy book come in one round trip.
         let policy = match input.household_id {
             Some(household_id) => {
-                check_named_household(api, caller, household_id, village.as_str()).await?
+                check_named_household(api, caller, household_id, &village).await?
             }
             None => api.folds.policy(village.province()).await?,
         }

@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use dixian_domain::Decider;
 use dixian_domain::household::HouseholdState;
 use dixian_domain::policy::{Policy, PolicyBook};
 use dixian_domain::user::{User, UserState};
+use dixian_domain::{Decider, StreamId};
 use dixian_store::RecordedEvent;
 use dixian_store::probe::ProbePool;
 use dixian_store::read::StreamTail;
@@ -75,14 +75,14 @@ impl Folds {
         household_id: uuid::Uuid,
         province_hint: &str,
     ) -> Result<Option<(Arc<Folded<HouseholdState>>, PolicyFold)>, ApiError> {
-        let h_id = format!("household-{household_id}");
+        let h_id = StreamId::Household(household_id).to_string();
         let held_h = self.households.held(&h_id);
         let guess = held_h
             .as_ref()
             .and_then(|h| province_of(&h.state))
             .unwrap_or(province_hint)
             .to_owned();
-        let p_id = format!("policy-{guess}");
+        let p_id = StreamId::Policy(guess.clone()).to_string();
         let held_p = self.policies.held(&p_id);
         let tails = read_since(
             &self.probes,
@@ -112,7 +112,10 @@ impl Folds {
     pub async fn policy(&self, province: &str) -> Result<PolicyFold, ApiError> {
         Ok(self
             .policies
-            .current(&self.probes, &format!("policy-{province}"))
+            .current(
+                &self.probes,
+                &StreamId::Policy(province.to_owned()).to_string(),
+            )
             .await?
             .unwrap_or_default())
     }
@@ -123,7 +126,7 @@ impl Folds {
         user_id: uuid::Uuid,
     ) -> Result<Option<Arc<Folded<UserState>>>, ApiError> {
         self.users
-            .current(&self.probes, &format!("user-{user_id}"))
+            .current(&self.probes, &StreamId::User(user_id).to_string())
             .await
     }
 }

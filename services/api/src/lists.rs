@@ -12,7 +12,7 @@ use async_graphql::{ComplexObject, Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use dixian_domain::household::MonitoringStatus;
 use dixian_domain::vocab::{Category, FocusGroup, RiskType};
-use dixian_domain::{Role, china_date};
+use dixian_domain::{Role, StreamId, china_date};
 use dixian_projections::casework::queries::{self, CaseFilter, CaseSummary};
 use dixian_store::{StreamRead, read, verify};
 use uuid::Uuid;
@@ -329,7 +329,7 @@ impl ListQuery {
                 // holds one connection at a time.
                 crate::household::read_household(api, caller, h, StreamRead::default()).await?;
                 let mut conn = api.pool.acquire().await.map_err(ApiError::from)?;
-                verify::verify_stream(&mut conn, &format!("household-{h}")).await
+                verify::verify_stream(&mut conn, &StreamId::Household(h).to_string()).await
             }
             _ => {
                 return Err(

@@ -224,7 +224,7 @@ fn raw_op(pool: &sqlx::PgPool, ids: &Arc<Vec<Uuid>>) -> Op {
                   where ledger = $1 and stream_id = $2 order by stream_version",
             )
             .bind(LEDGER)
-            .bind(format!("household-{id}"))
+            .bind(dixian_domain::StreamId::Household(id).to_string())
             .fetch_all(&pool)
             .await?;
             anyhow::ensure!(!rows.is_empty(), "no events for {id}");

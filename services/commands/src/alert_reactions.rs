@@ -210,7 +210,7 @@ async fn on_household(
     body: HouseholdCommand,
 ) -> Result<(), CommandError> {
     let stream = StreamRef::in_county(StreamId::Household(household_id), &e.ledger)?;
-    let province = e.ledger.get(..2).unwrap_or_default().to_owned();
+    let province = stream.province();
     let policy = exec
         .load::<Policy>(&StreamId::Policy(province), StreamRead::default())
         .await?

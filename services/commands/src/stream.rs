@@ -38,6 +38,12 @@ impl StreamRef {
         )
     }
 
+    /// The province whose policy governs the stream: its ledger is a county (or a province's
+    /// own `<2 digits>0000`), so the region code's province.
+    pub fn province(&self) -> String {
+        province_of_ledger(&self.ledger)
+    }
+
     /// The stream id as the log stores it.
     pub fn text(&self) -> String {
         self.id.to_string()
@@ -57,4 +63,11 @@ pub fn county_of(region: &RegionCode) -> Result<String, CommandError> {
         field: "village".into(),
         message: "a county-level or lower region code is needed".into(),
     })
+}
+
+/// The province of a ledger (a county code, or a province's own `<2 digits>0000`).
+pub fn province_of_ledger(ledger: &LedgerId) -> String {
+    RegionCode::parse(ledger.as_str())
+        .map(|r| r.province().to_owned())
+        .unwrap_or_default()
 }

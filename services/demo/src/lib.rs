@@ -4776,7 +4776,7 @@ mod tests {
                             ),
                             _ => continue,
                         };
-                        let key = format!("household-{}", household.unwrap_or_default());
+                        let key = StreamId::Household(household.unwrap_or_default()).to_string();
                         let file = households.remove(&key).unwrap_or_default();
                         let reaction = Command::new(by.clone(), *at, body);
                         let events = Household::decide(&reaction, &file)
@@ -4861,7 +4861,7 @@ mod tests {
                 "no case at {stage}"
             );
         }
-        let state = |id: Uuid| &households[&format!("household-{id}")];
+        let state = |id: Uuid| &households[&StreamId::Household(id).to_string()];
         let eligible =
             removal_eligibility_under(state(report.eligible_household), &g.policy, g.today);
         assert!(eligible.eligible, "{:?}", eligible.reasons);
@@ -4918,7 +4918,7 @@ mod tests {
             let households = dry_run(&plans);
             let r = report(&world, &plans, false, 0, 0, Duration::ZERO);
             assert_eq!(r.included_2023, (22, 62), "{today}");
-            let eligible = &households[&format!("household-{}", r.eligible_household)];
+            let eligible = &households[&StreamId::Household(r.eligible_household).to_string()];
             assert!(
                 removal_eligibility_under(eligible, &g.policy, today).eligible,
                 "{today}"

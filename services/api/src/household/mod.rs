@@ -170,8 +170,7 @@ pub(crate) async fn run_household<I: HouseholdInput>(
         (_, None) => return Err(ApiError::internal("a household step names its household")),
     };
     let meta = CommandMeta::new(input.command_id(), input, mutation);
-    let province = stream.ledger.as_str().get(..2).unwrap_or_default();
-    let policy = api.folds.policy(province).await?;
+    let policy = api.folds.policy(&stream.province()).await?;
     let command = Command::new(domain_actor(caller), at, body).under(policy.state.clone());
     let appended = api
         .exec

@@ -28,6 +28,7 @@ mod alert;
 mod household;
 pub mod queries;
 
+use dixian_domain::StreamId;
 use dixian_store::{BoxFuture, RecordedEvent};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -173,26 +174,19 @@ impl Projection for Casework {
         e: &'a RecordedEvent,
     ) -> BoxFuture<'a, Result<(), ProjectionError>> {
         Box::pin(async move {
-            match e.stream_type.as_str() {
-                "household" => match stream_uuid(&e.stream_id, "household-") {
-                    Some(id) => household::apply(conn, e, id).await,
-                    None => Ok(()),
-                },
-                "alert" => match stream_uuid(&e.stream_id, "alert-") {
-                    Some(id) => alert::apply(conn, e, id).await,
-                    None => Ok(()),
-                },
+            match case_of(&e.stream_type, &e.stream_id) {
+                Some(StreamId::Household(id)) => household::apply(conn, e, id).await,
+                Some(StreamId::Alert(id)) => alert::apply(conn, e, id).await,
                 _ => Ok(()),
             }
         })
     }
 }
 
-/// The aggregate id in a stream id such as `household-<uuid>`.
-fn stream_uuid(stream_id: &str, prefix: &str) -> Option<Uuid> {
-    stream_id
-        .strip_prefix(prefix)
-        .and_then(|s| Uuid::parse_str(s).ok())
+/// The domain stream an event belongs to, when its id is one (`household-<uuid>`, …) of the
+/// type the log recorded for it.
+fn case_of(stream_type: &str, stream_id: &str) -> Option<StreamId> {
+    StreamId::parse(stream_id).filter(|s| s.kind() == stream_type)
 }
 
 /// Whether this projection passes over an event: a type the domain does not know (written by a
@@ -265,12 +259,17 @@ mod tests {
     #[test]
     fn only_domain_stream_ids_name_a_case() {
         let id = Uuid::from_u128(7);
+        let household = StreamId::Household(id).to_string();
         assert_eq!(
-            stream_uuid(&format!("household-{id}"), "household-"),
-            Some(id)
+            case_of("household", &household),
+            Some(StreamId::Household(id))
         );
-        assert_eq!(stream_uuid("household-370305-1", "household-"), None);
-        assert_eq!(stream_uuid(&format!("alert-{id}"), "household-"), None);
+        assert_eq!(case_of("household", "household-370305-1"), None);
+        assert_eq!(
+            case_of("alert", &household),
+            None,
+            "the recorded type must agree"
+        );
     }
 
     #[test]
