@@ -16,6 +16,23 @@ use crate::support::{TestApp, error_code};
 const VILLAGE: &str = "370305004201";
 const HOUSEHOLDS: usize = 200;
 
+/// The service on a 16-connection request pool, a grid worker's token and `n` households of
+/// the worker's village.
+async fn district(n: usize) -> (TestApp, String, Vec<Uuid>) {
+    let app = TestApp::spawn_with(|c| c.max_connections = 16).await;
+    app.services
+        .store
+        .open_ledger(&LedgerId::parse("370305").unwrap())
+        .await
+        .unwrap();
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let mut households = Vec::new();
+    for serial in 0..n {
+        households.push(register(&app, &grid, serial as u32).await);
+    }
+    (app, grid, households)
+}
+
 /// Sends one raise until it is accepted, following `retryAfter` on `OVERLOADED`; returns the
 /// answer and how many `OVERLOADED` it met. Any other error fails the test.
 async fn raise_until_accepted(
@@ -53,18 +70,8 @@ async fn raise_until_accepted(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_hundred_warnings_at_once_are_all_answered_and_identical_pairs_become_one_alert() {
-    let app = TestApp::spawn_with(|c| c.max_connections = 16).await;
-    app.services
-        .store
-        .open_ledger(&LedgerId::parse("370305").unwrap())
-        .await
-        .unwrap();
-    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let (app, grid, households) = district(HOUSEHOLDS).await;
     let county = app.token(Role::CountyOfficer, "370305").await;
-    let mut households = Vec::new();
-    for serial in 0..HOUSEHOLDS {
-        households.push(register(&app, &grid, serial as u32).await);
-    }
 
     // Two identical warnings per household, all 400 sent at once.
     let url = format!("{}/graphql", app.base);
@@ -196,17 +203,7 @@ async fn submit_until_applied(
 async fn twenty_offline_batches_of_two_hundred_at_once_are_all_applied() {
     const CLIENTS: usize = 20;
     const PER_CLIENT: usize = 10; // households per client, 20 visits each
-    let app = TestApp::spawn_with(|c| c.max_connections = 16).await;
-    app.services
-        .store
-        .open_ledger(&LedgerId::parse("370305").unwrap())
-        .await
-        .unwrap();
-    let grid = app.token(Role::GridWorker, VILLAGE).await;
-    let mut households = Vec::new();
-    for serial in 0..CLIENTS * PER_CLIENT {
-        households.push(register(&app, &grid, serial as u32).await);
-    }
+    let (app, grid, households) = district(CLIENTS * PER_CLIENT).await;
     let url = format!("{}/graphql", app.base);
     let started = Instant::now();
     let clients: Vec<_> = households

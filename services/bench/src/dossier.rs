@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Parser;
 use dixian_api::Caller;
-use dixian_domain::{IdNumber, RegionCode, Role};
+use dixian_domain::{RegionCode, Role};
 use dixian_server::{Config, Database, Services, http};
 use dixian_store::{AppendRequest, ExpectedVersion, LedgerId, NewEvent};
 use serde_json::json;
@@ -32,7 +32,7 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 mod http_cell;
-use http_cell::{Cell, Op, create_database, drop_database, measure};
+use http_cell::{Cell, Op, create_database, drop_database, id_number, measure};
 
 /// The server's allocator (see `services/server/src/main.rs`), so the bench measures what runs.
 #[global_allocator]
@@ -80,19 +80,6 @@ const DOSSIER: &str = "query($id: UUID!) { household(id: $id) { id status { code
   members { name idNumber relation { labelZh } } incomes { windowEnd perCapitaFen growthFen }
   visits { kind { code } findings at } removalEligibility { eligible reasons { code } }
   timeline { eventType seq recordedAt } } }";
-
-fn id_number(serial: usize) -> String {
-    let first17 = format!(
-        "3703051970{:02}{:02}{:03}",
-        1 + serial % 12,
-        1 + serial % 28,
-        serial % 1000
-    );
-    format!(
-        "{first17}{}",
-        IdNumber::check_digit(&first17).expect("17 digits")
-    )
-}
 
 /// `VmRSS` of this process, in KiB (0 where `/proc` is not available).
 fn rss_kib() -> u64 {
@@ -603,7 +590,7 @@ async fn load_household(
     let resp = post(
         "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { household { id } } }",
         json!({ "commandId": Uuid::now_v7(), "village": "370305004201", "address": format!("合理村 {n} 号"),
-                "head": { "name": "基准户主", "idNumber": id_number(n), "relation": "HEAD", "health": "HEALTHY",
+                "head": { "name": "基准户主", "idNumber": id_number(1970, n), "relation": "HEAD", "health": "HEALTHY",
                           "labour": "NORMAL", "schooling": "NONE", "employment": "FARMING", "safetyNet": "NONE" } }),
     )
     .await?;

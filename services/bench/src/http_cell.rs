@@ -5,6 +5,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use dixian_domain::IdNumber;
+
+/// A fictitious but valid resident ID number of Linzi, born in `year`, one per `serial` below
+/// 1000 (for the people the benches register).
+pub fn id_number(year: u32, serial: usize) -> String {
+    let first17 = format!(
+        "370305{year}{:02}{:02}{:03}",
+        1 + serial % 12,
+        1 + serial % 28,
+        serial % 1000
+    );
+    format!(
+        "{first17}{}",
+        IdNumber::check_digit(&first17).expect("17 digits")
+    )
+}
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -21,14 +21,14 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Parser;
 use dixian_api::Caller;
-use dixian_domain::{IdNumber, RegionCode, Role};
+use dixian_domain::{RegionCode, Role};
 use dixian_server::{Config, Database, Services, http};
 use serde_json::json;
 use sqlx::Connection;
 use uuid::Uuid;
 
 mod http_cell;
-use http_cell::{Cell, Op, create_database, drop_database, measure};
+use http_cell::{Cell, Op, create_database, drop_database, id_number, measure};
 
 /// The server's allocator (see `services/server/src/main.rs`), so the bench measures what runs.
 #[global_allocator]
@@ -67,19 +67,6 @@ struct Args {
 }
 
 const VILLAGE: &str = "370305004201";
-
-fn id_number(serial: usize) -> String {
-    let first17 = format!(
-        "3703051975{:02}{:02}{:03}",
-        1 + serial % 12,
-        1 + serial % 28,
-        serial % 1000
-    );
-    format!(
-        "{first17}{}",
-        IdNumber::check_digit(&first17).expect("17 digits")
-    )
-}
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -213,7 +200,7 @@ async fn bench(args: &Args, services: &Services, base: &str) -> Result<()> {
         "mutation($i: RegisterHouseholdInput!) { registerHousehold(input: $i) { household { id } } }",
         |n| {
             json!({ "commandId": Uuid::now_v7(), "village": VILLAGE, "address": format!("合理村 {n} 号"),
-                    "head": { "name": "基准户主", "idNumber": id_number(n), "relation": "HEAD", "health": "HEALTHY",
+                    "head": { "name": "基准户主", "idNumber": id_number(1975, n), "relation": "HEAD", "health": "HEALTHY",
                               "labour": "NORMAL", "schooling": "NONE", "employment": "FARMING", "safetyNet": "NONE" } })
         },
     );
