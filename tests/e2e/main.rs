@@ -9,3 +9,4 @@ mod ledgers;
 mod lifecycle;
 mod reads;
 mod schema;
+mod stops;
