@@ -696,3 +696,74 @@ async fn the_county_sees_stuck_reactions_and_the_village_may_not() {
     assert_eq!(error_code(&resp).as_deref(), Some("FORBIDDEN"), "{resp}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_raise_naming_a_household_it_may_not_see_or_a_hostile_trigger_changes_nothing() {
+    const NEIGHBOUR: &str = "370305004202";
+    let app = setup().await;
+    let grid = app.token(Role::GridWorker, VILLAGE).await;
+    let county = app.token(Role::CountyOfficer, "370305").await;
+    let household = register(&app, &grid, 41).await;
+    let neighbour_grid = app.token(Role::GridWorker, NEIGHBOUR).await;
+    let resp = app
+        .gql(
+            Some(&neighbour_grid),
+            REGISTER,
+            json!({ "i": {
+                "commandId": Uuid::now_v7(), "village": NEIGHBOUR, "address": "朱台镇邻村 2 号",
+                "head": { "name": "李四", "idNumber": id_number(42), "relation": "HEAD",
+                          "health": "HEALTHY", "labour": "NORMAL", "schooling": "NONE",
+                          "employment": "FARMING", "safetyNet": "NONE" } }}),
+        )
+        .await;
+    let elsewhere: Uuid = resp["data"]["registerHousehold"]["household"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{resp}"))
+        .parse()
+        .unwrap();
+
+    let raise = |token: &str, household: Uuid, trigger: &str| {
+        let vars = json!({ "i": raise_input(Uuid::now_v7(), Some(household), trigger) });
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.gql(Some(&token), RAISE, vars).await }
+    };
+    // Another village's household, for a grid worker who cannot see it: it does not exist.
+    let resp = raise(&grid, elsewhere, "MEDICAL_OUT_OF_POCKET").await;
+    assert_eq!(error_code(&resp).as_deref(), Some("NOT_FOUND"), "{resp}");
+    // The county sees it, but the warning names another village: the field says so.
+    let resp = raise(&county, elsewhere, "MEDICAL_OUT_OF_POCKET").await;
+    assert_eq!(
+        error_code(&resp).as_deref(),
+        Some("BAD_USER_INPUT"),
+        "{resp}"
+    );
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"], "village",
+        "{resp}"
+    );
+    // No such household at all.
+    let resp = raise(&county, Uuid::now_v7(), "MEDICAL_OUT_OF_POCKET").await;
+    assert_eq!(error_code(&resp).as_deref(), Some("NOT_FOUND"), "{resp}");
+    // A trigger code carrying U+0000, or longer than a code: refused before anything is written.
+    for trigger in ["MEDICAL\u{0}", &"X".repeat(65), &"码".repeat(10_000)] {
+        let resp = raise(&county, household, trigger).await;
+        assert_eq!(
+            error_code(&resp).as_deref(),
+            Some("BAD_USER_INPUT"),
+            "{resp}"
+        );
+    }
+    let claims: i64 = sqlx::query_scalar("select count(*) from es.claim")
+        .fetch_one(&app.services.pool)
+        .await
+        .unwrap();
+    assert_eq!(claims, 0, "no refused raise took a key");
+    // The same trigger spelt with other case and spaces is the same warning.
+    let first = raise(&county, household, "MEDICAL_OUT_OF_POCKET").await;
+    let again = raise(&county, household, "  medical_out_of_pocket ").await;
+    let id = &first["data"]["raiseAlert"]["alert"]["id"];
+    assert!(id.is_string(), "{first}");
+    assert_eq!(again["data"]["raiseAlert"]["linkedTo"], *id, "{again}");
+    app.shutdown().await;
+}

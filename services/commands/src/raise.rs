@@ -43,11 +43,14 @@ pub async fn raise_alert(
     let Some(alert_id) = stream.id.uuid() else {
         return Err(CommandError::internal("an alert stream has an id"));
     };
-    let household_id = match &raise.body {
-        AlertCommand::RaiseAlert(r) => r.household_id,
+    // The deduplication key of a raise that names a household.
+    let key = match &raise.body {
+        AlertCommand::RaiseAlert(r) => r
+            .household_id
+            .map(|household| open_alert_key(household, &r.trigger_code)),
         _ => None,
     };
-    let Some(household_id) = household_id else {
+    let Some(key) = key else {
         let appended = exec
             .execute::<Alert, _>(stream, meta, |_| Ok(raise.clone()))
             .await?;
@@ -62,12 +65,14 @@ pub async fn raise_alert(
     if let Some(answer) = replay(exec, stream, meta).await? {
         return Ok(answer);
     }
-    let AlertCommand::RaiseAlert(r) = &raise.body else {
-        return Err(CommandError::internal("a raise raises"));
-    };
-    let key = open_alert_key(household_id, &r.trigger_code);
+    // A key the log cannot hold (a trigger code with U+0000, or far too long) has no holder:
+    // the raise goes to the domain and the log, whose refusals name the field at fault.
+    let indexable = dixian_store::append::claim_key_problem(&key).is_none();
     for _ in 0..ROUNDS {
-        let holder = exec.store().claim_holder(&stream.ledger, &key).await?;
+        let holder = match indexable {
+            true => exec.store().claim_holder(&stream.ledger, &key).await?,
+            false => None,
+        };
         let outcome = match holder.as_deref().and_then(StreamId::parse) {
             Some(open) => record_duplicate(exec, open, meta, raise).await,
             None => exec

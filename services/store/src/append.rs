@@ -80,21 +80,6 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
             });
         }
     }
-    for claim in &req.claims {
-        let key = claim.key();
-        if key.is_empty() || key.len() > MAX_CLAIM_KEY_BYTES {
-            return Err(AppendError::Invalid {
-                field: "claims",
-                reason: format!("a claim key has 1 to {MAX_CLAIM_KEY_BYTES} bytes"),
-            });
-        }
-        if let Some(c) = crate::text::forbidden_char(key) {
-            return Err(AppendError::Invalid {
-                field: "claims",
-                reason: format!("U+{:04X} may not appear in a claim key", u32::from(c)),
-            });
-        }
-    }
     let mut ids = HashSet::new();
     for (index, e) in req.events.iter().enumerate() {
         let size = e.data.len() + e.metadata.len();
@@ -139,7 +124,24 @@ pub(crate) fn validate(req: &AppendRequest) -> Result<(), AppendError> {
             });
         }
     }
+    // After the events: a key derives from an event's fields, whose own error names the field.
+    if let Some(reason) = req.claims.iter().find_map(|c| claim_key_problem(c.key())) {
+        return Err(AppendError::Invalid {
+            field: "claims",
+            reason,
+        });
+    }
     Ok(())
+}
+
+/// Why `key` cannot be a claim key (`None`: it can): 1 to [`MAX_CLAIM_KEY_BYTES`] bytes, none
+/// of the characters the log refuses in text.
+pub fn claim_key_problem(key: &str) -> Option<String> {
+    if key.is_empty() || key.len() > MAX_CLAIM_KEY_BYTES {
+        return Some(format!("a claim key has 1 to {MAX_CLAIM_KEY_BYTES} bytes"));
+    }
+    crate::text::forbidden_char(key)
+        .map(|c| format!("U+{:04X} may not appear in a claim key", u32::from(c)))
 }
 
 /// The path within an event's body, without the event's tag (`{"VisitRecorded": {...}}`).

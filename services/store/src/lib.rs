@@ -182,6 +182,9 @@ impl EventStore {
         ledger: &LedgerId,
         key: &str,
     ) -> Result<Option<String>, StoreError> {
+        if let Some(reason) = append::claim_key_problem(key) {
+            return Err(StoreError::Invalid(reason));
+        }
         Ok(
             sqlx::query_scalar("select stream_id from es.claim where ledger = $1 and key = $2")
                 .bind(ledger.as_str())
