@@ -165,7 +165,7 @@ enum Reached {
 }
 
 /// (reactor, ledger, seq) of an event reacted to.
-type ReactedEvent = (&'static str, String, i64);
+type ReactedEvent = (String, String, i64);
 
 /// The reactions this process has done ahead of its checkpoints (which move at the end of a
 /// step): a request waiting on one reaction is answered when that reaction's command has
@@ -178,20 +178,20 @@ struct Reacted {
 }
 
 impl Reacted {
-    fn insert(&self, reactor: &'static str, ledger: &str, seq: i64) {
+    fn insert(&self, reactor: &str, ledger: &str, seq: i64) {
         self.done
             .lock()
             .expect("reacted set")
-            .insert((reactor, ledger.to_owned(), seq));
+            .insert((reactor.to_owned(), ledger.to_owned(), seq));
         self.changed.notify_waiters();
     }
 
     fn contains(&self, reactor: &str, ledger: &str, seq: i64) -> bool {
-        self.done
-            .lock()
-            .expect("reacted set")
-            .iter()
-            .any(|(r, l, s)| *r == reactor && l == ledger && *s == seq)
+        self.done.lock().expect("reacted set").contains(&(
+            reactor.to_owned(),
+            ledger.to_owned(),
+            seq,
+        ))
     }
 
     /// Forgets what the checkpoint of (reactor, ledger) now covers.
@@ -199,7 +199,7 @@ impl Reacted {
         self.done
             .lock()
             .expect("reacted set")
-            .retain(|(r, l, s)| !(*r == reactor && l == ledger && *s <= checkpoint));
+            .retain(|(r, l, s)| !(r == reactor && l == ledger && *s <= checkpoint));
     }
 }
 

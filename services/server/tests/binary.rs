@@ -4,13 +4,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::{free_port, wait_ready};
 
 fn dixian(data_dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dixian"));
@@ -53,24 +48,8 @@ async fn serve_without_database_url_runs_an_embedded_postgres_and_stops_it_on_si
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&mut child, &base, Duration::from_secs(90)).await;
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "the server did not become ready"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the server exited early"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     let resp: serde_json::Value = client
         .post(format!("{base}/graphql"))
         .bearer_auth(&token)

@@ -10,19 +10,14 @@ use dixian_domain::id_card::IdNumber;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
+mod common;
+use common::{free_port, wait_ready};
+
 const VILLAGE: &str = "370305004201";
 const HOUSEHOLDS: usize = 200;
 
 const RAISE: &str = "mutation($i: RaiseAlertInput!) {
   raiseAlert(input: $i) { alert { id householdId } linkedTo } }";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Server {
     db_url: String,
@@ -72,21 +67,9 @@ impl Server {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(r) = client
-                .get(format!("http://127.0.0.1:{}/readyz", self.port))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return child;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "not ready");
-            assert!(child.try_wait().unwrap().is_none(), "exited early");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let base = format!("http://127.0.0.1:{}", self.port);
+        wait_ready(&mut child, &base, Duration::from_secs(60)).await;
+        child
     }
 }
 
