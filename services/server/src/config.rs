@@ -130,7 +130,11 @@ impl Config {
             None => std::time::Duration::from_secs(3),
             Some(v) => std::time::Duration::from_millis(
                 v.parse()
-                    .context("DIXIAN_DB_ACQUIRE_TIMEOUT_MS must be a number of milliseconds")?,
+                    .ok()
+                    .filter(|ms| (1..=600_000).contains(ms))
+                    .context(
+                        "DIXIAN_DB_ACQUIRE_TIMEOUT_MS must be milliseconds from 1 to 600000",
+                    )?,
             ),
         };
         let fold_cache = match env("DIXIAN_FOLD_CACHE") {

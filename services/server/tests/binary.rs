@@ -121,3 +121,23 @@ fn uuid_like() -> String {
                 .as_nanos())
     )
 }
+
+#[test]
+fn pool_settings_out_of_range_stop_the_binary_with_the_variable_named() {
+    for (var, value) in [
+        ("DIXIAN_DB_ACQUIRE_TIMEOUT_MS", "abc"),
+        ("DIXIAN_DB_ACQUIRE_TIMEOUT_MS", "0"),
+        ("DIXIAN_DB_ACQUIRE_TIMEOUT_MS", "99999999999999999999999"),
+        ("DIXIAN_DB_BACKGROUND_CONNECTIONS", "0"),
+        ("DIXIAN_DB_BACKGROUND_CONNECTIONS", "-4"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dixian"))
+            .args(["token", "--user", "00000000-0000-0000-0000-000000000001"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var}={value}: {stderr}");
+    }
+}
